@@ -1,0 +1,3 @@
+import platform
+
+print(f"Hello from Docker! (Python {platform.python_version()})")

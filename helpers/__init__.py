@@ -1,0 +1,62 @@
+"""Helpers that drive real Docker builds for the Docker Images & Dockerfiles workbook.
+
+Notebooks import this package one way only: `import helpers as wb`.
+"""
+
+from . import catalog, charts, images
+from .bases import ensure_bases
+from .build import BuildResult, build, buildx, buildx_available
+from .cleanup import cleanup
+from .doctor import table as doctor_table
+from .engine import available as engine_available
+from .engine import client, docker_host
+from .errors import (
+    BaseUnavailable,
+    BuildFailed,
+    CommandFailed,
+    ContainerFailed,
+    EngineUnavailable,
+    ImageNotFound,
+    InvalidInput,
+    WorkbookError,
+)
+from .labels import image_name, learner, object_name
+from .notebook import show_errors_plainly
+from .paths import APPS, ROOT, app_dir
+from .run import RunningContainer, RunOutput, free_port, run, run_once
+
+__all__ = [
+    "APPS",
+    "ROOT",
+    "BaseUnavailable",
+    "BuildFailed",
+    "BuildResult",
+    "CommandFailed",
+    "ContainerFailed",
+    "EngineUnavailable",
+    "ImageNotFound",
+    "InvalidInput",
+    "RunOutput",
+    "RunningContainer",
+    "WorkbookError",
+    "app_dir",
+    "build",
+    "buildx",
+    "buildx_available",
+    "catalog",
+    "charts",
+    "cleanup",
+    "client",
+    "docker_host",
+    "doctor_table",
+    "engine_available",
+    "ensure_bases",
+    "free_port",
+    "image_name",
+    "images",
+    "learner",
+    "object_name",
+    "run",
+    "run_once",
+    "show_errors_plainly",
+]

@@ -1,0 +1,238 @@
+"""Make sure every catalog base is on the engine: pulled when a registry answers, else an
+honest stand-in built here (see helpers.standins), else reported as unavailable."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from docker.errors import APIError, ImageNotFound, NotFound
+
+from . import engine, proc, rootfs
+from .catalog import CATALOG, DEBIAN, SCRATCH, Base, normalize
+from .errors import BaseUnavailable, BuildFailed
+from .extra_ca import extra_ca_file
+from .labels import STANDIN_LABEL, STANDIN_VERSIONS_LABEL, object_labels
+from .standins import EXTRA_CA_FILE, RECIPES, Recipe
+
+Say = Callable[[str], None]
+
+PULLED, STANDIN, MISSING, UNAVAILABLE = "pulled", "stand-in", "missing", "unavailable offline"
+
+
+@dataclass
+class BaseStatus:
+    ref: str
+    state: str
+    versions: str = ""
+    size_mb: float | None = None
+    seconds: float | None = None  # time to pull or build it in this run
+
+
+def status(base: Base) -> BaseStatus:
+    """What the engine holds for one catalog base, without changing anything."""
+    ref = normalize(base.ref)
+    try:
+        image = engine.client().images.get(ref)
+    except ImageNotFound:
+        return BaseStatus(base.ref, MISSING if base.standin else UNAVAILABLE)
+    labels = image.labels or {}
+    state = STANDIN if labels.get(STANDIN_LABEL) == base.ref else PULLED
+    return BaseStatus(base.ref, state, labels.get(STANDIN_VERSIONS_LABEL, ""), image.attrs["Size"] / 1e6)
+
+
+def statuses() -> list[BaseStatus]:
+    return [status(base) for base in CATALOG]
+
+
+def registry_answers(ref: str = "busybox:1.37") -> bool:
+    """True when the engine can reach a registry (asks for one manifest; fails fast offline)."""
+    try:
+        engine.client().api.inspect_distribution(ref)
+    except (APIError, NotFound):
+        return False
+    return True
+
+
+def ensure_bases(say: Say = print, *, only: list[str] | None = None) -> list[BaseStatus]:
+    """Pull or build every missing catalog base; present ones are reused as they are."""
+    wanted = [b for b in CATALOG if only is None or b.ref in only or normalize(b.ref) in only]
+    online: bool | None = None
+    results: dict[str, BaseStatus] = {}
+    for number, base in enumerate(_in_build_order(wanted), start=1):
+        current = status(base)
+        prefix = f"[{number}/{len(wanted)}] {base.ref}"
+        if current.state in (PULLED, STANDIN):
+            say(f"{prefix}: present ({current.state}, {current.size_mb:.0f} MB)")
+            results[base.ref] = current
+            continue
+        if online is None:
+            online = registry_answers()
+            say(
+                "A registry answers: pulling real images."
+                if online
+                else "No registry answers: building stand-ins from Debian packages."
+            )
+        started = time.monotonic()
+        if online:
+            say(f"{prefix}: pulling")
+            engine.client().images.pull(normalize(base.ref))
+        elif base.standin is None:
+            say(f"{prefix}: unavailable offline (no honest stand-in can be made here)")
+            results[base.ref] = current
+            continue
+        else:
+            say(f"{prefix}: building a stand-in")
+            _build_standin(base, say)
+        done = status(base)
+        done.seconds = time.monotonic() - started
+        say(
+            f"{prefix}: {done.state}, {done.size_mb:.0f} MB in {done.seconds:.0f} s "
+            f"({done.versions or 'versions as pulled'})"
+        )
+        results[base.ref] = done
+    return [results[b.ref] for b in wanted if b.ref in results]
+
+
+def _in_build_order(bases: list[Base]) -> list[Base]:
+    """Bases ordered so each stand-in comes after the bases it is built FROM."""
+    from .catalog import BY_REF
+
+    ordered: list[Base] = []
+
+    def visit(base: Base) -> None:
+        for need in base.needs:
+            visit(BY_REF[normalize(need)])
+        if base not in ordered:
+            ordered.append(base)
+
+    for base in bases:
+        visit(base)
+    return [b for b in ordered if b in bases or status(b).state == MISSING]
+
+
+def _build_standin(base: Base, say: Say) -> None:
+    ref = normalize(base.ref)
+    if base.ref == DEBIAN:
+        rootfs.build_debian(ref, say)
+        return
+    assert base.standin is not None
+    recipe = RECIPES[base.standin]
+    with tempfile.TemporaryDirectory(prefix="workbook-standin-") as tmp:
+        context = Path(tmp)
+        dockerfile = _prepare_context(recipe, context, say)
+        (context / "Dockerfile").write_text(dockerfile)
+        _classic_build(context, ref, recipe.target, {STANDIN_LABEL: base.ref}, say)
+    versions = _probe(ref, recipe)
+    relabel = f'FROM {ref}\nLABEL {STANDIN_VERSIONS_LABEL}="{versions}"\n'
+    with tempfile.TemporaryDirectory(prefix="workbook-label-") as tmp:
+        (Path(tmp) / "Dockerfile").write_text(relabel)
+        _classic_build(Path(tmp), ref, None, {}, lambda _line: None)
+
+
+def _prepare_context(recipe: Recipe, context: Path, say: Say) -> str:
+    dockerfile = recipe.dockerfile
+    (context / "ca").mkdir()
+    extra = extra_ca_file()
+    if extra:
+        shutil.copyfile(extra, context / "ca" / EXTRA_CA_FILE)
+        say(f"  trusting the host's extra CA from {extra}")
+    else:
+        dockerfile = "\n".join(line for line in dockerfile.splitlines() if "NODE_EXTRA_CA_CERTS" not in line) + "\n"
+    if "node" in recipe.context:
+        _unpack_npm_package(_node_package(), context / "node", say)
+        _unpack_npm_package("npm@11", context / "npm", say)
+    return dockerfile
+
+
+def _node_package() -> str:
+    arch = engine.client().info().get("Architecture", "x86_64")
+    name = {"x86_64": "x64", "aarch64": "arm64"}.get(arch)
+    if name is None:
+        raise BaseUnavailable(
+            f"No official Node.js binary package for {arch}",
+            hint="use a machine with x86_64 or arm64, or a classroom kit",
+        )
+    return f"node-linux-{name}@24"
+
+
+def _unpack_npm_package(spec: str, destination: Path, say: Say) -> None:
+    """`npm pack` a package from the npm registry and unpack its `package/` folder."""
+    say(f"  npm pack {spec}")
+    with tempfile.TemporaryDirectory(prefix="workbook-npm-") as tmp:
+        proc.run(
+            ["npm", "pack", spec, "--silent"],
+            cwd=tmp,
+            timeout=600,
+            what=f"Could not fetch {spec} from the npm registry",
+            hint="install npm (`sudo apt-get install npm`) and check the network",
+        )
+        (tarball,) = Path(tmp).glob("*.tgz")
+        with tarfile.open(tarball) as archive:
+            archive.extractall(tmp, filter="tar")
+        shutil.copytree(Path(tmp) / "package", destination, symlinks=True)
+        for unwanted in ("share/doc", "share/man", "include/node/openssl"):
+            shutil.rmtree(destination / unwanted, ignore_errors=True)
+
+
+def _classic_build(context: Path, ref: str, target: str | None, labels: dict[str, str], say: Say) -> None:
+    """A classic (non-BuildKit) build, so stand-ins need nothing but the engine."""
+    log: list[str] = []
+    api = engine.client().api
+    for chunk in api.build(
+        path=str(context),
+        tag=ref,
+        target=target,
+        labels=labels,
+        rm=True,
+        forcerm=True,
+        decode=True,
+        network_mode="host",
+    ):
+        if "stream" in chunk:
+            for line in chunk["stream"].splitlines():
+                log.append(line)
+                if line.startswith("Step "):
+                    say(f"  {line[:110]}")
+        if "error" in chunk:
+            raise BuildFailed(
+                f"The stand-in for {ref} failed to build",
+                where=f"stand-in recipe for {ref}",
+                log_tail="\n".join([*log[-15:], chunk["error"]]),
+                hint="check that the Debian mirror and the npm registry are reachable "
+                "(builds use them), then run `python -m helpers bases` again",
+            )
+
+
+def _probe(ref: str, recipe: Recipe) -> str:
+    """Ask the image which versions it holds."""
+    client = engine.client()
+    if recipe.probe:
+        container = client.containers.create(
+            ref, entrypoint=["sh", "-c"], command=[recipe.probe], labels=object_labels(), network_mode="none"
+        )
+    else:
+        container = client.containers.create(ref, command=["/none"], labels=object_labels())
+    try:
+        if recipe.probe:
+            container.start()
+            container.wait(timeout=60)
+            return container.logs().decode().strip().replace('"', "'")
+        stream, _ = container.get_archive("/etc/debian_version")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            member = archive.extractfile("debian_version")
+            version = member.read().decode().strip() if member else "?"
+        return f"files from debian {version} (base-files, ca-certificates, tzdata, netbase)"
+    finally:
+        container.remove(force=True)
+
+
+def present_refs() -> set[str]:
+    """Catalog references available to FROM here (scratch always is)."""
+    return {s.ref for s in statuses() if s.state in (PULLED, STANDIN)} | {SCRATCH}

@@ -1,0 +1,321 @@
+"""One `build()` for every lesson: classic builds through the docker SDK, BuildKit builds
+through `docker buildx build` (the SDK cannot drive BuildKit). Both return a BuildResult."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from docker.errors import APIError
+
+from . import engine, proc
+from .buildlog import (
+    BuildStep,
+    Failure,
+    buildkit_failure,
+    buildkit_steps,
+    classic_failure,
+    classic_steps,
+)
+from .errors import BuildFailed, CommandFailed, InvalidInput
+from .labels import image_labels, image_name
+from .live import LiveLog
+from .paths import app_dir
+
+BUILDKIT, CLASSIC = "buildkit", "classic"
+
+
+@dataclass
+class BuildResult:
+    ref: str
+    image_id: str
+    size_bytes: int
+    seconds: float
+    steps: list[BuildStep]
+    log: str = field(repr=False)
+    builder: str = BUILDKIT
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / 1e6
+
+    @property
+    def short_id(self) -> str:
+        return self.image_id.removeprefix("sha256:")[:12]
+
+    @property
+    def cached_steps(self) -> int:
+        return sum(step.cached for step in self.steps)
+
+    def steps_table(self) -> pd.DataFrame:
+        """Each Dockerfile step: cached or rebuilt, and how long it took (BuildKit only)."""
+        return pd.DataFrame(
+            [
+                {
+                    "step": s.number,
+                    "instruction": s.instruction[:70],
+                    "cache": "CACHED" if s.cached else "rebuilt",
+                    "seconds": s.seconds,
+                }
+                for s in self.steps
+            ]
+        )
+
+    def summary(self) -> str:
+        return (
+            f"built {self.ref} ({self.short_id}) in {self.seconds:.1f} s: "
+            f"{self.size_mb:.1f} MB, {self.cached_steps}/{len(self.steps)} steps cached"
+        )
+
+
+def buildx_available() -> bool:
+    try:
+        proc.run(["docker", "buildx", "version"], timeout=20)
+    except CommandFailed:
+        return False
+    return True
+
+
+def default_tag(context: Path, dockerfile: str) -> str:
+    """apps/go-app + Dockerfile.scratch -> wb-<learner>/go-app:scratch."""
+    variant = dockerfile.split("/")[-1].removeprefix("Dockerfile").lstrip(".-") or "latest"
+    return image_name(context.name, variant.lower())
+
+
+def build(
+    app: str | Path,
+    dockerfile: str = "Dockerfile",
+    *,
+    tag: str | None = None,
+    builder: str = "auto",
+    target: str | None = None,
+    build_args: Mapping[str, str] | None = None,
+    no_cache: bool = False,
+    platform: str | None = None,
+    secrets: Mapping[str, str | Path] | None = None,
+    network: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    quiet: bool = False,
+    timeout: float = 1200,
+) -> BuildResult:
+    """Build `dockerfile` in the app folder `app` (a name under apps/ or a path).
+
+    builder: "buildkit" (docker buildx), "classic" (the SDK's legacy builder) or "auto"
+    (BuildKit when buildx is installed). `secrets` maps secret ids to files (BuildKit only).
+    The log streams while the build runs; a failure raises BuildFailed naming the step,
+    the Dockerfile line and the exit code.
+    """
+    context = app_dir(app)
+    dockerfile_path = context / dockerfile
+    if not dockerfile_path.is_file():
+        present = sorted(p.name for p in context.glob("Dockerfile*"))
+        raise InvalidInput(
+            f"There is no {dockerfile} in {context.name}",
+            where=str(dockerfile_path),
+            hint=f"Dockerfiles there: {', '.join(present)}" if present else "create a Dockerfile in that folder first",
+        )
+    if builder == "auto":
+        builder = BUILDKIT if buildx_available() else CLASSIC
+    if builder not in (BUILDKIT, CLASSIC):
+        raise InvalidInput(f"Unknown builder {builder!r}", hint="use 'buildkit' or 'classic'")
+    if builder == CLASSIC and (secrets or platform):
+        raise InvalidInput("Secrets and --platform need BuildKit", hint="pass builder='buildkit'")
+    ref = tag or default_tag(context, dockerfile)
+    all_labels = {**image_labels(ref), **(labels or {})}
+    engine.client()  # fail early and plainly when no engine answers
+    live = LiveLog(f"building {ref} from {context.name}/{dockerfile}", quiet=quiet)
+    started = time.monotonic()
+    run = _buildkit if builder == BUILDKIT else _classic
+    image_id, lines = run(
+        context,
+        dockerfile,
+        ref,
+        target,
+        build_args or {},
+        no_cache,
+        platform,
+        secrets or {},
+        network,
+        all_labels,
+        live,
+        timeout,
+    )
+    seconds = time.monotonic() - started
+    image = engine.client().images.get(image_id)
+    steps = buildkit_steps(lines) if builder == BUILDKIT else classic_steps(lines)
+    result = BuildResult(ref, image.id, int(image.attrs["Size"]), seconds, steps, "\n".join(lines), builder)
+    live.close(result.summary())
+    return result
+
+
+def _buildkit(
+    context: Path,
+    dockerfile: str,
+    ref: str,
+    target: str | None,
+    build_args: Mapping[str, str],
+    no_cache: bool,
+    platform: str | None,
+    secrets: Mapping[str, str | Path],
+    network: str | None,
+    labels: Mapping[str, str],
+    live: LiveLog,
+    timeout: float,
+) -> tuple[str, list[str]]:
+    with tempfile.TemporaryDirectory(prefix="workbook-build-") as tmp:
+        iidfile = Path(tmp) / "iid"
+        command = [
+            "docker",
+            "buildx",
+            "build",
+            "--progress=plain",
+            "--load",
+            "--iidfile",
+            str(iidfile),
+            "-f",
+            str(context / dockerfile),
+            "-t",
+            ref,
+        ]
+        command += _flags("--label", labels) + _flags("--build-arg", build_args)
+        command += [f"--secret=id={key},src={value}" for key, value in secrets.items()]
+        if target:
+            command += ["--target", target]
+        if no_cache:
+            command.append("--no-cache")
+        if platform:
+            command += ["--platform", platform]
+        if network:
+            command += ["--network", network]
+        command.append(str(context))
+        lines: list[str] = []
+
+        def on_line(line: str) -> None:
+            lines.append(line)
+            live(line)
+
+        completed = proc.run(command, timeout=timeout, check=False, on_line=on_line)
+        if completed.exit_code != 0 or not iidfile.exists():
+            failure = buildkit_failure(lines, _read_lines(context / dockerfile))
+            raise _build_failed(context, dockerfile, failure, lines)
+        return iidfile.read_text().strip(), lines
+
+
+def _classic(
+    context: Path,
+    dockerfile: str,
+    ref: str,
+    target: str | None,
+    build_args: Mapping[str, str],
+    no_cache: bool,
+    platform: str | None,
+    secrets: Mapping[str, str | Path],
+    network: str | None,
+    labels: Mapping[str, str],
+    live: LiveLog,
+    timeout: float,
+) -> tuple[str, list[str]]:
+    lines: list[str] = []
+    image_id = ""
+    api = engine.client().api
+    try:
+        for chunk in api.build(
+            path=str(context),
+            dockerfile=dockerfile,
+            tag=ref,
+            target=target,
+            buildargs=dict(build_args),
+            nocache=no_cache,
+            labels=dict(labels),
+            rm=True,
+            forcerm=True,
+            decode=True,
+            network_mode=network,
+            timeout=int(timeout),
+        ):
+            for line in str(chunk.get("stream", "")).splitlines():
+                lines.append(line)
+                live(line)
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+            if "error" in chunk:
+                lines.append(chunk["error"].strip())
+                live(chunk["error"].strip())
+                failure = classic_failure(lines, chunk["error"], _read_lines(context / dockerfile))
+                raise _build_failed(context, dockerfile, failure, lines)
+    except APIError as exc:
+        failure = Failure("", None, None, exc.explanation or str(exc))
+        raise _build_failed(context, dockerfile, failure, lines) from None
+    return image_id, lines
+
+
+def _flags(flag: str, values: Mapping[str, str]) -> list[str]:
+    return [part for key, value in values.items() for part in (flag, f"{key}={value}")]
+
+
+def _read_lines(path: Path) -> list[str]:
+    return path.read_text(errors="replace").splitlines()
+
+
+def _build_failed(context: Path, dockerfile: str, failure: Failure, lines: list[str]) -> BuildFailed:
+    where = f"{context.name}/{dockerfile}"
+    if failure.line:
+        where += f", line {failure.line}"
+    if failure.step:
+        where += f", step `{failure.step[:80]}`"
+    message = failure.message.lower()
+    if "not found" in message and ("copy" in failure.step.lower() or "checksum" in message):
+        hint = (
+            "a COPY names a file that is not in the build context: check the path, and that "
+            ".dockerignore does not exclude it"
+        )
+    elif (
+        "pull access denied" in message
+        or "failed to resolve source metadata" in message
+        or ("failed to do request" in message and "from " in failure.step.lower())
+    ):
+        hint = (
+            "the base image is not on this engine and no registry answers: run "
+            "`python -m helpers bases` (or load a classroom kit), and use a base from "
+            "helpers.catalog"
+        )
+    elif "unknown instruction" in message or "parse error" in message or "dockerfile parse" in message:
+        hint = "fix the Dockerfile syntax on that line (instructions are FROM, RUN, COPY, ...)"
+    elif failure.exit_code is not None:
+        hint = (
+            f"the command exited with code {failure.exit_code}: read its last output lines "
+            "above, fix the command, or build with target= an earlier stage and run a "
+            "container from it to try the command by hand"
+        )
+    else:
+        hint = "read the log lines above; the first error line usually names the cause"
+    tail_lines = [line for line in lines if line.strip()][-12:]
+    what = f"The build of {where.split(',')[0]} failed"
+    if failure.exit_code is not None:
+        what += f" (exit code {failure.exit_code})"
+    return BuildFailed(
+        what,
+        step=failure.step,
+        line=failure.line,
+        exit_code=failure.exit_code,
+        log_tail="\n".join(tail_lines),
+        where=where,
+        hint=hint,
+    )
+
+
+def buildx(args: Sequence[str], *, timeout: float = 600) -> str:
+    """Run any other `docker buildx` subcommand (imagetools, ls, ...) and return its output."""
+    if not shutil.which("docker"):
+        raise InvalidInput(
+            "The docker command-line client is not installed", hint="run `make lab` once, or install the docker CLI"
+        )
+    return proc.run(["docker", "buildx", *args], timeout=timeout).output
+
+
+__all__ = ["BUILDKIT", "CLASSIC", "BuildResult", "build", "buildx", "buildx_available"]

@@ -1,0 +1,44 @@
+"""`python -m helpers COMMAND`: doctor, bases, cleanup."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import bases, doctor
+from .cleanup import cleanup
+from .errors import WorkbookError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers", description="Docker Images & Dockerfiles workbook helpers"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("doctor", help="what the workbook can do here (exit 1 when it can't run)")
+    base = commands.add_parser("bases", help="pull every catalog base, or build stand-ins offline")
+    base.add_argument("refs", nargs="*", help="only these catalog references")
+    clean = commands.add_parser("cleanup", help="remove what the workbook created, nothing else")
+    clean.add_argument(
+        "--include-bases", action="store_true", help="also remove stand-in base images (they take minutes to rebuild)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "doctor":
+            text, ok = doctor.report()
+            print(text)
+            return 0 if ok else 1
+        if args.command == "bases":
+            results = bases.ensure_bases(only=args.refs or None)
+            missing = [r.ref for r in results if r.state == bases.MISSING]
+            return 1 if missing else 0
+        if args.command == "cleanup":
+            print(cleanup(include_bases=args.include_bases))
+            return 0
+    except WorkbookError as exc:
+        print(exc.paragraph(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    return 2

@@ -1,0 +1,121 @@
+"""Connecting to the Docker engine: DOCKER_HOST, docker contexts, or the default socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+
+import docker
+from docker.errors import DockerException
+
+from .errors import EngineUnavailable
+
+_client: docker.DockerClient | None = None
+
+START_HINT = (
+    "start a Docker engine: on Linux run `make lab` (it installs and starts one) or "
+    "`sudo dockerd &`; on macOS/Windows start Docker Desktop; for a remote engine set "
+    "DOCKER_HOST (e.g. ssh://user@host) or `docker context use NAME`. Without an engine, "
+    "the notebooks replay recorded results."
+)
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    host: str
+    version: str
+    api_version: str
+    os: str
+    arch: str
+    remote: bool
+    storage_driver: str
+    root_dir: str
+
+
+def docker_host() -> str:
+    """Where the engine is: DOCKER_HOST, else the current docker context, else the local socket."""
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    return _context_host() or "unix:///var/run/docker.sock"
+
+
+@lru_cache(maxsize=1)
+def _context_host() -> str | None:
+    cli = shutil.which("docker")
+    if not cli:
+        return None
+    try:
+        out = subprocess.run([cli, "context", "inspect"], capture_output=True, timeout=10, check=True).stdout
+        return json.loads(out)[0]["Endpoints"]["docker"]["Host"] or None
+    except (subprocess.SubprocessError, OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def client(timeout: int = 120) -> docker.DockerClient:
+    """A connected client; reconnects once if the engine was restarted."""
+    global _client
+    if _client is not None:
+        try:
+            _client.ping()
+            return _client
+        except Exception:  # the engine went away or restarted: reconnect below
+            _client = None
+    host = docker_host()
+    try:
+        fresh = docker.DockerClient(base_url=host, timeout=timeout, version="auto")
+        fresh.ping()
+    except DockerException as exc:
+        raise EngineUnavailable(
+            "No Docker engine answers",
+            where=host,
+            detail=_short(exc),
+            hint=START_HINT,
+        ) from None
+    _client = fresh
+    return fresh
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    if "Permission denied" in text:
+        return (
+            f"{text}\nYour user may not use the engine's socket: add it to the `docker` group "
+            "(`sudo usermod -aG docker $USER`, then log in again) or run as root."
+        )
+    return text
+
+
+def available() -> bool:
+    """True when an engine answers."""
+    try:
+        client()
+    except EngineUnavailable:
+        return False
+    return True
+
+
+def info() -> EngineInfo:
+    c = client()
+    version = c.version()
+    details = c.info()
+    host = docker_host()
+    return EngineInfo(
+        host=host,
+        version=str(version.get("Version", "?")),
+        api_version=str(version.get("ApiVersion", "?")),
+        os=str(details.get("OperatingSystem", "?")),
+        arch=str(details.get("Architecture", "?")),
+        remote=not (host.startswith("unix://") or host.startswith("npipe://")),
+        storage_driver=str(details.get("Driver", "?")),
+        root_dir=str(details.get("DockerRootDir", "?")),
+    )
+
+
+def native_platform() -> str:
+    """The engine's own platform, e.g. linux/amd64."""
+    arch = client().info().get("Architecture", "x86_64")
+    return "linux/" + {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm/v7"}.get(arch, arch)

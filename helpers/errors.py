@@ -1,0 +1,96 @@
+"""Every error the helpers raise, each with one paragraph a learner can act on.
+
+WorkbookError
+├── EngineUnavailable      no Docker engine answers
+├── CommandFailed          a command (docker CLI, debootstrap, ...) exited non-zero
+│   └── BuildFailed        a Dockerfile build failed at a known step
+├── ImageNotFound          an image reference is not on the engine
+├── BaseUnavailable        a catalog base can be neither pulled nor made here
+├── ContainerFailed        a container exited or never became ready
+└── InvalidInput           a bad argument (reference, path, platform, ...)
+"""
+
+from __future__ import annotations
+
+
+class WorkbookError(Exception):
+    """Base of every helper error: says what failed, where, and what to try."""
+
+    def __init__(self, what: str, *, where: str = "", detail: str = "", hint: str = "") -> None:
+        self.what = what
+        self.where = where
+        self.detail = detail
+        self.hint = hint
+        super().__init__(self.paragraph())
+
+    def paragraph(self) -> str:
+        parts = [self.what.rstrip(".") + "."]
+        if self.where:
+            parts.append(f"Where: {self.where}.")
+        if self.detail:
+            parts.append(f"Details:\n{self.detail.rstrip()}")
+        if self.hint:
+            parts.append(f"What to try: {self.hint}")
+        return "\n".join(parts)
+
+
+class EngineUnavailable(WorkbookError):
+    """No Docker engine answered."""
+
+
+class CommandFailed(WorkbookError):
+    """A subprocess failed; carries the command, its exit code and its last output lines."""
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        command: list[str],
+        exit_code: int | None,
+        output_tail: str,
+        where: str = "",
+        hint: str = "",
+    ) -> None:
+        self.command = command
+        self.exit_code = exit_code
+        self.output_tail = output_tail
+        code = "timed out" if exit_code is None else f"exit code {exit_code}"
+        detail = f"$ {' '.join(command)}  ({code})\n{output_tail}".rstrip()
+        super().__init__(what, where=where, detail=detail, hint=hint)
+
+
+class BuildFailed(WorkbookError):
+    """A Dockerfile build failed; carries the failing step, line and log tail."""
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        step: str = "",
+        line: int | None = None,
+        exit_code: int | None = None,
+        log_tail: str = "",
+        where: str = "",
+        hint: str = "",
+    ) -> None:
+        self.step = step
+        self.line = line
+        self.exit_code = exit_code
+        self.log_tail = log_tail
+        super().__init__(what, where=where, detail=log_tail, hint=hint)
+
+
+class ImageNotFound(WorkbookError):
+    """An image reference is not present on the engine."""
+
+
+class BaseUnavailable(WorkbookError):
+    """A catalog base image can neither be pulled nor honestly made here."""
+
+
+class ContainerFailed(WorkbookError):
+    """A container exited early, failed its health check or never answered."""
+
+
+class InvalidInput(WorkbookError):
+    """An argument the helpers cannot use as given."""

@@ -1,0 +1,151 @@
+"""Images, their history and their layers as pandas DataFrames."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from docker.errors import ImageNotFound
+from docker.models.images import Image
+
+from . import engine
+from .errors import ImageNotFound as WorkbookImageNotFound
+from .labels import STANDIN_LABEL
+
+
+def get(ref: str) -> Image:
+    try:
+        return engine.client().images.get(ref)
+    except ImageNotFound:
+        raise WorkbookImageNotFound(
+            f"The image {ref} is not on this engine",
+            hint="build it first (helpers.build), or for a base run `python -m helpers bases`",
+        ) from None
+
+
+def size_mb(ref: str) -> float:
+    return float(get(ref).attrs["Size"]) / 1e6
+
+
+def table(refs: Iterable[str]) -> pd.DataFrame:
+    """One row per image: reference, short id, size, layer count, stand-in or not."""
+    rows = []
+    for ref in refs:
+        image = get(ref)
+        rows.append(
+            {
+                "image": ref,
+                "id": image.short_id.removeprefix("sha256:"),
+                "size_mb": round(image.attrs["Size"] / 1e6, 1),
+                "layers": len(image.attrs["RootFS"].get("Layers", [])),
+                "stand-in": bool((image.labels or {}).get(STANDIN_LABEL)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def history(ref: str) -> pd.DataFrame:
+    """`docker history` as a table, oldest step first: instruction, size in MB and bytes."""
+    rows = engine.client().api.history(get(ref).id)
+    records = []
+    for row in reversed(rows):
+        records.append(
+            {
+                "instruction": instruction_text(str(row.get("CreatedBy", "")), str(row.get("Comment", ""))),
+                "size_mb": round(row.get("Size", 0) / 1e6, 3),
+                "size_bytes": int(row.get("Size", 0)),
+            }
+        )
+    frame = pd.DataFrame(records)
+    frame.insert(0, "step", range(1, len(frame) + 1))
+    return frame
+
+
+def instruction_text(created_by: str, comment: str = "") -> str:
+    """The Dockerfile instruction behind a history entry, as a learner would have written it."""
+    text = " ".join(created_by.split())
+    if not text:
+        return "(root filesystem imported)" if comment.startswith("Imported") else "(unknown)"
+    text = text.removesuffix(" # buildkit")
+    if text.startswith("|"):  # classic builder with build args: "|1 NAME=value /bin/sh -c ..."
+        text = text.split(" /bin/sh -c ", 1)[-1]
+        return "RUN " + text
+    if text.startswith("/bin/sh -c #(nop) "):
+        return text.removeprefix("/bin/sh -c #(nop) ")
+    if text.startswith("/bin/sh -c "):
+        return "RUN " + text.removeprefix("/bin/sh -c ")
+    if text.startswith("RUN /bin/sh -c "):
+        return "RUN " + text.removeprefix("RUN /bin/sh -c ")
+    return text
+
+
+def layers(ref: str) -> pd.DataFrame:
+    """The filesystem layers (diff ids) with the instruction that made each and its size.
+
+    Metadata steps (ENV, CMD, EXPOSE, ...) make no layer; RUN, COPY and ADD make one each,
+    and WORKDIR makes one when BuildKit had to create the folder."""
+    image = get(ref)
+    diff_ids = list(image.attrs["RootFS"].get("Layers", []))
+    makers = _layer_steps(history(ref), len(diff_ids))
+    return pd.DataFrame(
+        {
+            "layer": range(1, len(diff_ids) + 1),
+            "diff_id": [d.removeprefix("sha256:")[:12] for d in diff_ids],
+            "instruction": list(makers.instruction),
+            "size_mb": list(makers.size_mb),
+        }
+    )
+
+
+_METADATA = (
+    "ENV",
+    "CMD",
+    "ENTRYPOINT",
+    "EXPOSE",
+    "LABEL",
+    "USER",
+    "ARG",
+    "HEALTHCHECK",
+    "STOPSIGNAL",
+    "VOLUME",
+    "SHELL",
+    "ONBUILD",
+    "MAINTAINER",
+)
+
+
+def _layer_steps(steps: pd.DataFrame, count: int) -> pd.DataFrame:
+    words = steps.instruction.str.split(" ").str[0].str.upper()
+    strict = steps[~words.isin((*_METADATA, "WORKDIR"))]
+    if len(strict) == count:
+        return strict
+    with_workdir = steps[~words.isin(_METADATA)]
+    if len(with_workdir) == count:
+        return with_workdir
+    # Unusual histories (squashed, committed): the last `count` steps that wrote bytes.
+    sized = steps[steps.size_bytes > 0].tail(count)
+    return sized if len(sized) == count else steps.tail(count)
+
+
+def config(ref: str) -> dict[str, Any]:
+    """What `docker inspect` says matters to a learner: command, env, user, ports, ..."""
+    attrs = get(ref).attrs
+    cfg = attrs.get("Config") or {}
+    return {
+        "Entrypoint": cfg.get("Entrypoint"),
+        "Cmd": cfg.get("Cmd"),
+        "WorkingDir": cfg.get("WorkingDir") or "",
+        "User": cfg.get("User") or "",
+        "Env": cfg.get("Env") or [],
+        "ExposedPorts": sorted((cfg.get("ExposedPorts") or {}).keys()),
+        "Labels": cfg.get("Labels") or {},
+        "Healthcheck": cfg.get("Healthcheck"),
+        "Volumes": sorted((cfg.get("Volumes") or {}).keys()),
+        "Architecture": attrs.get("Architecture"),
+        "Os": attrs.get("Os"),
+    }
+
+
+def config_table(ref: str) -> pd.DataFrame:
+    return pd.DataFrame([{"field": key, "value": value} for key, value in config(ref).items() if key != "Labels"])

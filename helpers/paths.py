@@ -1,0 +1,26 @@
+"""Where the workbook's folders are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import InvalidInput
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ROOT / "apps"
+NOTEBOOKS = ROOT / "notebooks"
+STATE = ROOT / ".workbook"  # local, untracked: recordings in progress, work folders
+
+
+def app_dir(app: str | Path) -> Path:
+    """An app folder: a name under apps/ (e.g. "go-app") or any existing folder path."""
+    candidate = Path(app)
+    for path in (candidate, APPS / candidate):
+        if path.is_dir():
+            return path.resolve()
+    known = ", ".join(sorted(p.name for p in APPS.iterdir() if p.is_dir())) if APPS.is_dir() else ""
+    raise InvalidInput(
+        f"There is no app folder called {app!r}",
+        where=str(APPS),
+        hint=f"use one of: {known}" if known else "pass the path of a folder with a Dockerfile",
+    )

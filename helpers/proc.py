@@ -1,0 +1,128 @@
+"""The one place where the helpers start subprocesses."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .errors import CommandFailed
+
+log = logging.getLogger("helpers.proc")
+
+TAIL_LINES = 25
+
+
+@dataclass(frozen=True)
+class Completed:
+    command: list[str]
+    exit_code: int
+    output: str
+
+
+def tail(text: str, lines: int = TAIL_LINES) -> str:
+    """The last `lines` lines of `text`."""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def run(
+    command: list[str],
+    *,
+    timeout: float = 600,
+    check: bool = True,
+    input_bytes: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    on_line: Callable[[str], None] | None = None,
+    what: str = "",
+    hint: str = "",
+) -> Completed:
+    """Run `command` (a list, never a shell string) with a timeout.
+
+    Output (stdout and stderr merged) is returned; with `on_line` each line is
+    also handed over as it arrives, so long builds can stream into a notebook.
+    A non-zero exit raises CommandFailed carrying the command and output tail.
+    """
+    log.info("$ %s", shlex.join(command))
+    what = what or f"The command `{command[0]} {command[1] if len(command) > 1 else ''}` failed"
+    try:
+        if on_line is None:
+            done = subprocess.run(
+                command,
+                input=input_bytes,
+                capture_output=True,
+                timeout=timeout,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                check=False,
+            )
+            output = (done.stdout + done.stderr).decode(errors="replace")
+            code = done.returncode
+        else:
+            output, code = _stream(command, timeout, env, cwd, on_line)
+    except subprocess.TimeoutExpired as exc:
+        partial = exc.output or b""
+        text = partial.decode(errors="replace") if isinstance(partial, bytes) else str(partial)
+        raise CommandFailed(
+            what + f" (no answer within {timeout:.0f} s)",
+            command=command,
+            exit_code=None,
+            output_tail=tail(text),
+            hint=hint or "check that the engine is not overloaded, then run the cell again",
+        ) from None
+    except FileNotFoundError:
+        raise CommandFailed(
+            f"The program `{command[0]}` is not installed",
+            command=command,
+            exit_code=127,
+            output_tail="",
+            hint=hint or "run `make lab` or `make test` once: set-up installs what is missing",
+        ) from None
+    if check and code != 0:
+        raise CommandFailed(what, command=command, exit_code=code, output_tail=tail(output), hint=hint)
+    return Completed(command=command, exit_code=code, output=output)
+
+
+def _stream(
+    command: list[str],
+    timeout: float,
+    env: Mapping[str, str] | None,
+    cwd: str | None,
+    on_line: Callable[[str], None],
+) -> tuple[str, int]:
+    """Run with merged output, calling on_line for each line; returns (output, exit code)."""
+    import threading
+
+    lines: list[str] = []
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+    ) as process:
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            process.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                line = raw.decode(errors="replace").rstrip("\n")
+                lines.append(line)
+                on_line(line)
+            code = process.wait()
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            timer.cancel()
+        if timed_out.is_set():
+            raise subprocess.TimeoutExpired(command, timeout, output="\n".join(lines).encode())
+    return "\n".join(lines), code
