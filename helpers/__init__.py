@@ -5,6 +5,7 @@ Notebooks import this package one way only: `import helpers as wb`.
 
 from . import catalog, charts, images
 from .bases import ensure_bases
+from .bases import present_refs as bases_present
 from .build import BuildResult, build, buildx, buildx_available
 from .cleanup import cleanup
 from .doctor import table as doctor_table
@@ -22,7 +23,7 @@ from .errors import (
 )
 from .labels import image_name, learner, object_name
 from .notebook import show_errors_plainly
-from .paths import APPS, ROOT, app_dir
+from .paths import APPS, ROOT, app_dir, work_copy
 from .run import RunningContainer, RunOutput, free_port, run, run_once
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "RunningContainer",
     "WorkbookError",
     "app_dir",
+    "bases_present",
     "build",
     "buildx",
     "buildx_available",
@@ -59,4 +61,5 @@ __all__ = [
     "run",
     "run_once",
     "show_errors_plainly",
+    "work_copy",
 ]

@@ -268,7 +268,7 @@ def _build_failed(context: Path, dockerfile: str, failure: Failure, lines: list[
         where += f", line {failure.line}"
     if failure.step:
         where += f", step `{failure.step[:80]}`"
-    message = failure.message.lower()
+    message = (failure.message + "\n" + "\n".join(lines[-30:])).lower()
     if "not found" in message and ("copy" in failure.step.lower() or "checksum" in message):
         hint = (
             "a COPY names a file that is not in the build context: check the path, and that "

@@ -24,3 +24,18 @@ def app_dir(app: str | Path) -> Path:
         where=str(APPS),
         hint=f"use one of: {known}" if known else "pass the path of a folder with a Dockerfile",
     )
+
+
+def work_copy(app: str | Path, name: str) -> Path:
+    """A fresh, editable copy of an app folder under .workbook/work/ (untracked), so a
+    lesson can change files without touching apps/."""
+    import shutil
+
+    from .labels import learner
+
+    source = app_dir(app)
+    destination = STATE / "work" / learner() / name
+    if destination.exists():
+        shutil.rmtree(destination)
+    shutil.copytree(source, destination)
+    return destination

@@ -1,0 +1,46 @@
+# Docker Images & Dockerfiles workbook. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LAB_PORT ?= 8888
+
+.DEFAULT_GOAL := help
+.PHONY: help setup engine bases lab test lint doctor cleanup
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+engine: ## make sure a Docker engine answers (installs and starts one on Debian/Ubuntu)
+	bash scripts/setup-engine.sh
+
+bases: $(STAMP) engine ## make sure every catalog base image is present (pulled or stand-in)
+	$(PY) -m helpers bases
+
+setup: $(STAMP) engine bases ## everything the notebooks need: venv, engine, base images
+
+lab: setup ## set up if needed, then open JupyterLab on notebooks/00-start-here.ipynb
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --LabApp.default_url=/lab/tree/00-start-here.ipynb
+
+test: setup ## set up if needed, then run every test (unit, engine, notebooks)
+	$(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg \
+	  --nbval-current-env -p no:cacheprovider
+
+lint: $(STAMP) ## ruff over helpers and tests
+	$(VENV)/bin/ruff check helpers tests
+	$(VENV)/bin/ruff format --check helpers tests
+
+doctor: $(STAMP) ## what the workbook can do on this machine
+	$(PY) -m helpers doctor
+
+cleanup: $(STAMP) ## remove what the workbook created (never anything else)
+	$(PY) -m helpers cleanup
