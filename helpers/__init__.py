@@ -22,8 +22,8 @@ from .errors import (
     WorkbookError,
 )
 from .labels import image_name, learner, object_name
-from .notebook import show_errors_plainly
-from .paths import APPS, ROOT, app_dir, work_copy
+from .notebook import check, show, show_errors_plainly
+from .paths import APPS, ROOT, app_dir, make_app, work_copy
 from .run import RunningContainer, RunOutput, free_port, run, run_once
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "buildx_available",
     "catalog",
     "charts",
+    "check",
     "cleanup",
     "client",
     "docker_host",
@@ -57,9 +58,11 @@ __all__ = [
     "image_name",
     "images",
     "learner",
+    "make_app",
     "object_name",
     "run",
     "run_once",
+    "show",
     "show_errors_plainly",
     "work_copy",
 ]

@@ -33,24 +33,33 @@ def size_bars(
 
 
 def layer_stack(layers: pd.DataFrame, title: str = "Layers, bottom first") -> Figure:
-    """A stacked bar: each layer a block whose height is its size (from images.layers())."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    bottom = 0.0
-    cmap = plt.get_cmap("tab20")
-    for position, row in enumerate(layers.itertuples(index=False)):
-        height = max(float(row.size_mb), 0.0)
-        ax.bar(0, height, bottom=bottom, color=cmap(position % 20), width=0.5, edgecolor="white")
-        label = f"{row.layer}. {str(row.instruction)[:55]}  ({height:,.2f} MB)"
-        ax.annotate(label, xy=(0.27, bottom + height / 2), xytext=(0.32, bottom + height / 2), va="center", fontsize=8)
-        bottom += height
-    ax.set_xlim(-0.4, 2.6)
-    ax.set_xticks([])
-    ax.set_ylabel("MB (cumulative)")
-    ax.set_title(title)
-    for side in ("top", "right", "bottom"):
+    """The layer stack drawn as it is stored: the first layer at the bottom, one row per layer,
+    bar length = layer size (log scale, so kilobyte layers stay visible beside 100 MB ones)."""
+    rows = len(layers)
+    fig, ax = plt.subplots(figsize=(9, 0.42 * rows + 1.4))
+    raw = layers.size_bytes / 1e6 if "size_bytes" in layers else layers.size_mb
+    sizes = [max(float(size), 0.0) for size in raw]
+    shown = [max(size, 0.00001) for size in sizes]
+    labels = [f"{layer}. {str(text)[:60]}" for layer, text in zip(layers.layer, layers.instruction, strict=True)]
+    bars = ax.barh(range(rows), shown, color=plt.get_cmap("tab20")(range(rows)), edgecolor="white")
+    ax.bar_label(bars, labels=[_human(size) for size in sizes], padding=3, fontsize=8)
+    ax.set_yticks(range(rows), labels, fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlim(0.000008, max(shown) * 8)
+    ax.set_xlabel("layer size, MB (log scale)")
+    ax.set_title(f"{title}  (total {sum(sizes):,.1f} MB)")
+    for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def _human(size_mb: float) -> str:
+    if size_mb >= 1:
+        return f"{size_mb:,.1f} MB"
+    if size_mb >= 0.001:
+        return f"{size_mb * 1000:,.1f} kB"
+    return f"{size_mb * 1e6:,.0f} B"
 
 
 def build_times(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .errors import WorkbookError
@@ -21,3 +22,18 @@ def show_errors_plainly() -> None:
         print(f"{etype.__name__}: {value}")
 
     shell.set_custom_exc((WorkbookError,), handler)
+
+
+def check(condition: object, claim: str) -> None:
+    """Assert a lesson's claim and say it: prints "✔ claim", or fails the cell naming the claim."""
+    if not condition:
+        raise AssertionError(f"This lesson's claim no longer holds here: {claim}")
+    print(f"✔ {claim}")
+
+
+def show(source: str | Path, language: str = "dockerfile") -> Any:
+    """Show a file (or text) as a highlighted code block."""
+    from IPython.display import Markdown
+
+    text = Path(source).read_text() if isinstance(source, Path) else source
+    return Markdown(f"```{language}\n{text.rstrip()}\n```")

@@ -39,3 +39,17 @@ def work_copy(app: str | Path, name: str) -> Path:
         shutil.rmtree(destination)
     shutil.copytree(source, destination)
     return destination
+
+
+def make_app(name: str, files: dict[str, str]) -> Path:
+    """Write a small app folder (Dockerfile and sources) under .workbook/work/ and return it.
+    Lessons use it for short Dockerfiles they show in full."""
+    from .labels import learner
+
+    destination = STATE / "work" / learner() / name
+    destination.mkdir(parents=True, exist_ok=True)
+    for relative, text in files.items():
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return destination
