@@ -18,6 +18,8 @@ from docker.models.images import Image
 from . import engine
 from .labels import IMAGE_LABEL, OBJECT_LABEL, REF_LABEL, STANDIN_LABEL, learner
 
+LOCAL_REGISTRY_PREFIXES = ("127.0.0.1:", "localhost:")
+
 
 @dataclass
 class Removed:
@@ -53,6 +55,9 @@ def cleanup(*, include_bases: bool = False, who: str | None = None) -> Removed:
         ref = image.labels.get(REF_LABEL, "")
         # Untag only the workbook's own name: a tag the learner added keeps the image alive.
         target = ref if ref in image.tags else image.id
+        for copy in image.tags:  # copies the workbook tagged for its local registries
+            if copy.startswith(LOCAL_REGISTRY_PREFIXES):
+                _quietly(lambda t=copy: client.images.remove(t))
         _quietly(lambda t=target: client.images.remove(t))
         removed.images.append(ref if ref in image.tags else image.short_id)
     if include_bases:

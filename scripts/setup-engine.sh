@@ -25,6 +25,7 @@ install_packages() {
   local wanted=(qemu-user-static binfmt-support debootstrap zstd)
   command -v npm >/dev/null || wanted+=(npm)
   command -v dockerd >/dev/null || wanted+=(docker.io)
+  command -v docker >/dev/null || wanted+=(docker-cli)
   docker buildx version >/dev/null 2>&1 || wanted+=(docker-buildx)
   local missing=()
   for p in "${wanted[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -38,10 +39,14 @@ install_packages() {
     debs=$(fetch_debian13_engine) || return 1
     missing=("${missing[@]/docker.io}")
     missing=("${missing[@]/docker-buildx}")
+    missing=("${missing[@]/docker-cli}")
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $debs ${missing[*]} >/dev/null
   else
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Where docker.io carries the client itself, there is no docker-cli package.
+    apt-cache show docker-cli >/dev/null 2>&1 || missing=("${missing[@]/docker-cli}")
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ${missing[*]} >/dev/null
   fi
 }
 
@@ -58,9 +63,11 @@ fetch_debian13_engine() {
   local opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
               -o "Dir::State::Lists=$work/lists" -o Debug::NoLocking=1)
   $SUDO apt-get "${opts[@]}" update -qq >&2
-  (cd "$work" && $SUDO apt-get "${opts[@]}" download docker.io containerd docker-buildx >&2) \
+  (cd "$work" && $SUDO apt-get "${opts[@]}" download docker.io containerd docker-buildx docker-cli >&2) \
     2>&1 | grep -v unsandboxed >&2 || true
-  ls "$work"/docker.io_*.deb "$work"/containerd_*.deb "$work"/docker-buildx_*.deb
+  local debs=("$work"/docker.io_*.deb "$work"/containerd_*.deb "$work"/docker-buildx_*.deb)
+  command -v docker >/dev/null || debs+=("$work"/docker-cli_*.deb)
+  ls "${debs[@]}"
 }
 
 start_engine() {

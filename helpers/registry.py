@@ -1,0 +1,210 @@
+"""A real, private image registry on 127.0.0.1 that requires a login (the catalog's
+registry:2 image), started and stopped by the workbook."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import secrets
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import bcrypt
+from docker.errors import APIError
+from docker.models.containers import Container
+
+from . import engine
+from .catalog import REGISTRY
+from .errors import WorkbookError
+from .labels import object_labels, object_name
+from .run import LOOPBACK, free_port
+
+
+class RegistryError(WorkbookError):
+    """A push, pull or login against a registry failed."""
+
+
+class LoginRefused(RegistryError):
+    """The registry refused the user name or password."""
+
+
+@dataclass
+class LocalRegistry:
+    """`with LocalRegistry() as registry:` starts one; it is removed on exit."""
+
+    user: str = "learner"
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    port: int | None = None
+    container: Container | None = None
+    logged_in: bool = False
+    _credentials: tuple[str, str] = ("", "")
+
+    @property
+    def host(self) -> str:
+        """What image references start with, e.g. 127.0.0.1:5123."""
+        if self.port is None:
+            raise RegistryError("The local registry is not running", hint="call start() first")
+        return f"{LOOPBACK}:{self.port}"
+
+    def ref(self, name: str, tag: str = "latest") -> str:
+        return f"{self.host}/{name}:{tag}"
+
+    def start(self, timeout: float = 30) -> LocalRegistry:
+        self.port = free_port(self.port)
+        client = engine.client()
+        self.container = client.containers.create(
+            REGISTRY,
+            name=object_name(f"registry-{self.port}"),
+            labels=object_labels(),
+            ports={"5000/tcp": (LOOPBACK, self.port)},
+            environment={
+                "REGISTRY_AUTH": "htpasswd",
+                "REGISTRY_AUTH_HTPASSWD_REALM": "workbook",
+                "REGISTRY_AUTH_HTPASSWD_PATH": "/auth/htpasswd",
+                "REGISTRY_STORAGE_DELETE_ENABLED": "true",
+            },
+        )
+        self.container.put_archive("/", _htpasswd_tar(self.user, self.password))
+        self.container.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._status() == 401:
+                return self
+            time.sleep(0.2)
+        logs = self.container.logs().decode(errors="replace")[-1500:]
+        self.stop()
+        raise RegistryError(
+            "The local registry did not start",
+            detail=logs,
+            hint="run `python -m helpers bases` so the registry:2 image exists",
+        )
+
+    def stop(self) -> None:
+        if self.container is not None:
+            with suppress(APIError):  # already gone
+                self.container.remove(force=True, v=True)
+            self.container = None
+
+    def __enter__(self) -> LocalRegistry:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- talking to it -------------------------------------------------------------
+
+    def _status(self, path: str = "/v2/", auth: tuple[str, str] | None = None) -> int:
+        request = urllib.request.Request(f"http://{self.host}{path}")
+        if auth:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=3) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+        except (urllib.error.URLError, OSError):
+            return 0
+
+    def get_json(self, path: str, accept: str = "") -> Any:
+        request = urllib.request.Request(f"http://{self.host}{path}")
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        if accept:
+            request.add_header("Accept", accept)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def catalog(self) -> list[str]:
+        return list(self.get_json("/v2/_catalog").get("repositories", []))
+
+    def tags(self, repository: str) -> list[str]:
+        return list(self.get_json(f"/v2/{repository}/tags/list").get("tags") or [])
+
+    def login(self, user: str | None = None, password: str | None = None) -> None:
+        """Log the engine in (credentials are kept by the helpers, not written to your
+        ~/.docker/config.json). Wrong credentials raise LoginRefused."""
+        user = self.user if user is None else user
+        password = self.password if password is None else password
+        try:
+            engine.client().login(username=user, password=password, registry=self.host, reauth=True)
+        except APIError as exc:
+            self.logged_in = False
+            raise LoginRefused(
+                f"The registry at {self.host} refused the login of {user!r}",
+                detail=exc.explanation or str(exc),
+                hint="check the user name and password (registry.user / registry.password)",
+            ) from None
+        self._credentials = (user, password)
+        self.logged_in = True
+
+    def _auth(self) -> dict[str, str] | None:
+        if not self.logged_in:
+            return None
+        user, password = self._credentials
+        return {"username": user, "password": password}
+
+    def push(self, local_ref: str, name: str, tag: str = "latest") -> str:
+        """Tag `local_ref` as HOST/name:tag, push it, and return the pushed digest."""
+        target = self.ref(name, tag)
+        client = engine.client()
+        client.images.get(local_ref).tag(target)
+        digest = ""
+        for event in client.images.push(target, stream=True, decode=True, auth_config=self._auth()):
+            if "error" in event:
+                raise _push_error(target, event["error"], self.logged_in)
+            digest = event.get("aux", {}).get("Digest", digest)
+        return digest
+
+    def pull(self, name: str, tag_or_digest: str = "latest", platform: str | None = None) -> str:
+        """Pull HOST/name:tag (or @sha256:...) and return the local image id."""
+        separator = "@" if tag_or_digest.startswith("sha256:") else ":"
+        reference = f"{self.host}/{name}{separator}{tag_or_digest}"
+        try:
+            image = engine.client().images.pull(reference, auth_config=self._auth(), platform=platform)
+        except APIError as exc:
+            raise RegistryError(
+                f"Pulling {reference} failed",
+                detail=exc.explanation or str(exc),
+                hint="log in first (registry.login()), and check the name and tag",
+            ) from None
+        return str(image.id)
+
+
+def _push_error(target: str, message: str, logged_in: bool) -> RegistryError:
+    lowered = message.lower()
+    if "no basic auth" in lowered or "unauthorized" in lowered or "authentication required" in lowered:
+        hint = (
+            "log in first: registry.login() (on the command line: docker login HOST)"
+            if not logged_in
+            else "your login was refused: check the password"
+        )
+        return RegistryError(f"The push of {target} was refused: you are not logged in", detail=message, hint=hint)
+    if "connection refused" in lowered or "dial tcp" in lowered:
+        return RegistryError(
+            f"The push of {target} failed: the registry does not answer",
+            detail=message,
+            hint="start the registry again (registry.start()) and push once more",
+        )
+    return RegistryError(f"The push of {target} failed", detail=message, hint="read the message above")
+
+
+def _htpasswd_tar(user: str, password: str) -> bytes:
+    line = f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()}\n".encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        folder = tarfile.TarInfo("auth")
+        folder.type = tarfile.DIRTYPE
+        folder.mode = 0o755
+        archive.addfile(folder)
+        entry = tarfile.TarInfo("auth/htpasswd")
+        entry.size = len(line)
+        entry.mode = 0o644
+        archive.addfile(entry, io.BytesIO(line))
+    return buffer.getvalue()

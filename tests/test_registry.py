@@ -1,0 +1,53 @@
+"""The local registry: a login is required, pushes and pulls are real, faults are plain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import helpers as wb
+from helpers.registry import LocalRegistry, LoginRefused, RegistryError
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    return wb.build("hello-python", tag=wb.image_name("test-registry", "src"), quiet=True).ref
+
+
+@pytest.fixture
+def registry() -> Iterator[LocalRegistry]:
+    with LocalRegistry() as running:
+        yield running
+
+
+def test_registry_requires_a_login(registry: LocalRegistry, image: str) -> None:
+    assert registry._status() == 401
+    with pytest.raises(RegistryError) as caught:
+        registry.push(image, "wb/app", "1.0")
+    assert "not logged in" in str(caught.value) and "docker login" in caught.value.hint
+
+
+def test_wrong_password_is_refused(registry: LocalRegistry) -> None:
+    with pytest.raises(LoginRefused) as caught:
+        registry.login(password="not-the-password")
+    assert "refused the login" in str(caught.value)
+
+
+def test_push_then_pull_by_digest_gives_the_same_image(registry: LocalRegistry, image: str) -> None:
+    registry.login()
+    digest = registry.push(image, "wb/app", "1.0")
+    assert digest.startswith("sha256:")
+    assert registry.tags("wb/app") == ["1.0"]
+    wb.client().images.remove(registry.ref("wb/app", "1.0"))
+    assert registry.pull("wb/app", digest) == wb.images.get(image).id
+
+
+def test_registry_down_during_push_says_so(registry: LocalRegistry, image: str) -> None:
+    registry.login()
+    registry.container.stop(timeout=1)  # type: ignore[union-attr]
+    with pytest.raises(RegistryError) as caught:
+        registry.push(image, "wb/app", "down")
+    assert "does not answer" in str(caught.value) or "failed" in str(caught.value)
