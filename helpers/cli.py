@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bases, doctor
+from . import bases, bundle, doctor
 from .cleanup import cleanup
 from .errors import WorkbookError
 
@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     clean.add_argument(
         "--include-bases", action="store_true", help="also remove stand-in base images (they take minutes to rebuild)"
     )
+    kit = commands.add_parser("bundle", help="the classroom kit: save or load every image in one file")
+    kit.add_argument("action", choices=["save", "load", "verify"])
+    kit.add_argument("file")
+    kit.add_argument("refs", nargs="*", help="with save: only these images (default: bases and app images)")
     args = parser.parse_args(argv)
     try:
         if args.command == "doctor":
@@ -32,6 +36,15 @@ def main(argv: list[str] | None = None) -> int:
             results = bases.ensure_bases(only=args.refs or None)
             missing = [r.ref for r in results if r.state == bases.MISSING]
             return 1 if missing else 0
+        if args.command == "bundle":
+            if args.action == "save":
+                bundle.save_kit(args.file, args.refs or None)
+            elif args.action == "load":
+                bundle.load_kit(args.file)
+            else:
+                manifest = bundle.read_manifest(args.file)
+                print(f"{args.file}: intact, {len(manifest['images'])} images, saved {manifest['created']}")
+            return 0
         if args.command == "cleanup":
             print(cleanup(include_bases=args.include_bases))
             return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shlex
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from .errors import CommandFailed
@@ -126,3 +126,37 @@ def _stream(
         if timed_out.is_set():
             raise subprocess.TimeoutExpired(command, timeout, output="\n".join(lines).encode())
     return "\n".join(lines), code
+
+
+def stream_bytes(command: list[str], *, what: str = "", chunk: int = 1 << 20) -> Iterator[bytes]:
+    """Yield a command's stdout in chunks (e.g. `docker save`); a non-zero exit raises
+    CommandFailed with its stderr once the stream ends."""
+    log.info("$ %s", shlex.join(command))
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise CommandFailed(
+            f"The program `{command[0]}` is not installed",
+            command=command,
+            exit_code=127,
+            output_tail="",
+            hint="run `make lab` once: set-up installs what is missing",
+        ) from None
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        while data := process.stdout.read(chunk):
+            yield data
+        code = process.wait()
+        if code != 0:
+            raise CommandFailed(
+                what or f"`{shlex.join(command[:3])}` failed",
+                command=command,
+                exit_code=code,
+                output_tail=tail(process.stderr.read().decode(errors="replace")),
+            )
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
