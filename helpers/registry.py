@@ -86,6 +86,14 @@ class LocalRegistry:
         )
 
     def stop(self) -> None:
+        """Remove the registry (and its storage), and the local tags that named it."""
+        if self.port is not None:
+            client = engine.client()
+            for image in client.images.list():
+                for tag in image.tags:
+                    if tag.startswith(f"{self.host}/"):
+                        with suppress(APIError):
+                            client.images.remove(tag)
         if self.container is not None:
             with suppress(APIError):  # already gone
                 self.container.remove(force=True, v=True)
