@@ -121,8 +121,10 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise _damaged(source, str(exc)) from None
     if manifest is None or manifest.get("format") != FORMAT:
         raise _damaged(source, "it has no kit manifest (kit.json)")
-    if size != manifest["bytes"] or digest.hexdigest() != manifest["sha256"]:
-        raise _damaged(source, f"checksum mismatch: {size:,} bytes read, {manifest['bytes']:,} expected")
+    if size != manifest["bytes"]:
+        raise _damaged(source, f"it is incomplete: {size:,} bytes of images read, {manifest['bytes']:,} expected")
+    if digest.hexdigest() != manifest["sha256"]:
+        raise _damaged(source, "its SHA-256 checksum does not match: the content was changed or corrupted")
     return manifest
 
 

@@ -157,6 +157,7 @@ def test_go_users_match_the_image_config(build: Build) -> None:
     with wb.run(build("go-app", "Dockerfile.debian").ref, port=8080) as box:
         assert user_id(box) == "10001"
         assert box.exec(["id", "-un"])[1].strip() == "goapp"
+        assert box.exec(["id", "-gn"])[1].strip() == "goapp"
     for dockerfile in ("Dockerfile.distroless", "Dockerfile.scratch", "Dockerfile.cross"):
         platform = "linux/amd64" if dockerfile == "Dockerfile.cross" else None
         user = wb.images.config(build("go-app", dockerfile, platform=platform).ref)["User"]
@@ -291,6 +292,32 @@ def test_flask_entrypoint_writes_the_config_from_the_environment(build: Build) -
     assert "entrypoint: wrote" in out.output and "pid 1\n" in out.output
 
 
+def test_flask_production_image_also_runs_read_only(build: Build) -> None:
+    ref = build("flask-app").ref
+    with wb.run(ref, port=5000, read_only=True, tmpfs={"/tmp": ""}, wait_healthy=True, timeout=60) as box:
+        assert box.get("/") == "Hello from Flask in Docker!\n"
+        assert "could not write /app/instance/config.json" in box.logs()
+
+
+@pytest.mark.parametrize(
+    ("app", "dockerfile", "port"),
+    [("node-app", "Dockerfile", 3000), ("flask-app", "Dockerfile", 5000), ("go-app", "Dockerfile.scratch", 8080)],
+)
+def test_production_variants_stop_on_sigterm(build: Build, app: str, dockerfile: str, port: int) -> None:
+    with wb.run(build(app, dockerfile).ref, port=port, wait_http="/healthz", timeout=30) as box:
+        seconds = box.stop(timeout=10)
+        assert seconds < 5, box.logs()
+        box.container.reload()
+        assert box.container.attrs["State"]["ExitCode"] == 0, box.logs()
+
+
+def test_flask_dev_server_as_pid_1_ignores_sigterm(build: Build) -> None:
+    with wb.run(build("flask-app", "Dockerfile.naive").ref, port=5000, wait_http="/healthz", timeout=30) as box:
+        seconds = box.stop(timeout=2)
+        box.container.reload()
+        assert seconds >= 2 and box.container.attrs["State"]["ExitCode"] == 137  # killed after the grace period
+
+
 # ---------------------------------------------------------------- the build cache lesson
 
 
@@ -354,7 +381,9 @@ def test_compile_error_fails_the_go_build_stage() -> None:
 
 def test_dockerfile_typo_names_the_line() -> None:
     with pytest.raises(wb.BuildFailed) as caught:
-        wb.build(BROKEN / "go-compile-error", "Dockerfile.typo", quiet=True, tag=wb.image_name("test-broken-app", "typo"))
+        wb.build(
+            BROKEN / "go-compile-error", "Dockerfile.typo", quiet=True, tag=wb.image_name("test-broken-app", "typo")
+        )
     error = caught.value
     assert error.line == 2
     assert "COPPY" in str(error)

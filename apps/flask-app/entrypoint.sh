@@ -4,7 +4,8 @@
 set -eu
 
 config=/app/instance/config.json
-APP_ENV="${APP_ENV:-production}" python - "$config" <<'PY'
+export APP_ENV="${APP_ENV:-production}"
+if python - "$config" 2>/dev/null <<'PY'
 import json, os, sys
 settings = {"APP_ENV": os.environ["APP_ENV"]}
 if os.environ.get("APP_GREETING"):
@@ -12,7 +13,12 @@ if os.environ.get("APP_GREETING"):
 with open(sys.argv[1], "w") as f:
     json.dump(settings, f)
 PY
-echo "entrypoint: wrote $config: $(cat "$config")"
+then
+    echo "entrypoint: wrote $config: $(cat "$config")"
+else
+    # e.g. `docker run --read-only`: say so plainly and start with the app's defaults.
+    echo "entrypoint: could not write $config (read-only filesystem?); the app uses its defaults" >&2
+fi
 echo "entrypoint: exec $*"
 
 # exec replaces this shell, so the command becomes PID 1 and receives SIGTERM on `docker stop`.
