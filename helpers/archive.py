@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import posixpath
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
+
+from docker.errors import APIError
 
 from . import engine
 from .errors import ImageNotFound, InvalidInput, WorkbookError
@@ -49,6 +51,10 @@ class NotAnImageArchive(InvalidInput):
 
 class EmptyImage(WorkbookError):
     """The image has no filesystem layer at all (e.g. FROM scratch with only metadata)."""
+
+
+class ExportFailed(WorkbookError):
+    """The engine would not export (`docker save`) the image."""
 
 
 class _Truncated(Exception):
@@ -304,8 +310,8 @@ def looks_like_tar(block: bytes) -> bool:
 
 
 def _parse_header(block: bytes) -> TarEntry:
-    if block[257:262] != b"ustar" and not looks_like_tar(block):
-        raise _NotTar("a header is damaged")
+    if not looks_like_tar(block):
+        raise _NotTar("a tar header is damaged (its checksum does not match)")
     name = _text(block[0:100])
     if block[257:263] == b"ustar\x00" and block[345] != 0:
         name = _text(block[345:500]) + "/" + name
@@ -446,12 +452,35 @@ def read_image(source: str | Path, visit: LayerVisitor[T], *, image: str | None 
         with path.open("rb") as file:
             return _read(FileStream(file), str(path), visit, image=image)
     ref = str(source)
+    chunks = _engine_chunks(ref)
+    try:
+        return _read(ChunkStream(chunks), f"engine image {ref}", visit, ref=ref)
+    finally:
+        chunks.close()
+
+
+def _engine_chunks(ref: str) -> Generator[bytes, None, None]:
+    """The engine's export of `ref` as chunks, its first one already fetched so that refusals surface here."""
     _check_engine_image(ref)
     chunks = engine.client().api.get_image(ref, chunk_size=CHUNK)
     try:
-        return _read(ChunkStream(iter(chunks)), f"engine image {ref}", visit, ref=ref)
+        first = next(chunks, b"")
+    except APIError as exc:
+        raise ExportFailed(
+            f"The engine would not export the image {ref}",
+            where=f"engine {engine.docker_host()}",
+            detail=str(exc.explanation or exc),
+            hint="check `docker save REF > /dev/null` in a terminal; the engine log may say more",
+        ) from None
+    return _prepend(first, chunks)
+
+
+def _prepend(first: bytes, rest: Generator[bytes, None, None]) -> Generator[bytes, None, None]:
+    try:
+        yield first
+        yield from rest
     finally:
-        chunks.close()
+        rest.close()
 
 
 def _check_engine_image(ref: str) -> None:
@@ -636,17 +665,20 @@ def _blob(digest: str) -> str:
 def save(ref: str, path: str | Path) -> Path:
     """Write the engine image `ref` to an archive file, streamed (what `docker save -o path ref` does)."""
     target = Path(path)
-    get_image(ref)
-    chunks = engine.client().api.get_image(ref, chunk_size=CHUNK)
-    with target.open("wb") as file:
-        for chunk in chunks:
-            file.write(chunk)
+    chunks = _engine_chunks(ref)
+    try:
+        with target.open("wb") as file:
+            for chunk in chunks:
+                file.write(chunk)
+    finally:
+        chunks.close()
     return target
 
 
 __all__ = [
     "ArchiveTruncated",
     "EmptyImage",
+    "ExportFailed",
     "ImageArchive",
     "LayerBlob",
     "NotAnImageArchive",

@@ -247,6 +247,8 @@ def _deletion(stack: _Tree, entry: Entry) -> Entry:
     node = stack.get(entry.path)
     if entry.kind == "opaque":
         children = list(node.children.values()) if node and node.children else []
+        if not children:
+            return entry  # overlayfs marks new directories opaque too: nothing below is hidden
         removed = [_subtree(child) for child in children]
         size, files = sum(s for s, _ in removed), sum(f for _, f in removed)
     else:
@@ -367,7 +369,7 @@ def files_table(
         }
         for item in chosen
         for entry in item.entries
-        if (dirs or entry.kind != "dir") and entry.kind != "marker" and (change is None or entry.change == change)
+        if entry.change and (dirs or entry.kind != "dir") and (change is None or entry.change == change)
     ]
     columns = ["layer", "path", "change", "kind", "size_bytes"]
     frame = pd.DataFrame(rows, columns=columns)
@@ -411,7 +413,7 @@ def path_history(analysis: ImageAnalysis, path: str) -> pd.DataFrame:
         }
         for layer in analysis.layers
         for entry in layer.entries
-        if entry.kind != "marker" and (entry.path == wanted or entry.path.startswith(wanted.rstrip("/") + "/"))
+        if entry.change and (entry.path == wanted or entry.path.startswith(wanted.rstrip("/") + "/"))
     ]
     return pd.DataFrame(rows, columns=["layer", "instruction", "path", "change", "kind", "size_bytes"])
 
@@ -432,25 +434,30 @@ def summary_table(analysis: ImageAnalysis) -> pd.DataFrame:
 
 
 def chart(analysis: ImageAnalysis, title: str | None = None) -> Figure:
-    """Per layer: MB added, changed and deleted (deleted drawn leftwards: still stored, no longer visible)."""
+    """Per layer: MB added, changed and deleted (deleted drawn leftwards: hidden, yet still stored)."""
     table = layers_table(analysis)
     labels = [f"{row.layer}. {row.instruction[:45]}" for row in table.itertuples()]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(table) + 1.6))
-    added, changed = table.added_bytes / 1e6, table.changed_bytes / 1e6
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(table) + 1.8))
+    added, changed, deleted = table.added_bytes / 1e6, table.changed_bytes / 1e6, -table.deleted_bytes / 1e6
     ax.barh(labels, added, color="#2e8b57", label="added")
-    ax.barh(labels, changed, left=added, color="#e69f00", label="changed")
-    ax.barh(labels, -table.deleted_bytes / 1e6, color="#c0392b", label="deleted (bytes hidden)")
+    bars = ax.barh(labels, changed, left=added, color="#e69f00", label="changed")
+    ax.bar_label(bars, labels=[_label(a + c) for a, c in zip(added, changed, strict=True)], padding=3, fontsize=8)
+    bars = ax.barh(labels, deleted, color="#c0392b", label="deleted (hidden, still stored)")
+    ax.bar_label(bars, labels=[_label(-d) for d in deleted], padding=3, fontsize=8)
     ax.axvline(0, color="black", linewidth=0.8)
+    low, high = min(deleted.min(), 0), max((added + changed).max(), 0)
+    ax.set_xlim(low * 1.6 - 0.05 * (high - low), high * 1.25 + 0.05 * (high - low) or 1)
     ax.invert_yaxis()
     ax.set_xlabel("MB")
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(
-        title
-        or f"{analysis.ref or 'image'}: efficiency {analysis.efficiency:.1%}, "
-        f"wasted {analysis.wasted_bytes / 1e6:,.2f} MB"
-    )
+    figures = f"efficiency {analysis.efficiency:.1%}, wasted {analysis.wasted_bytes / 1e6:,.2f} MB"
+    ax.set_title(title or f"{analysis.ref or 'image'}\n{figures}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _label(mb: float) -> str:
+    return f"{mb:,.3f} MB" if mb else ""
 
 
 __all__ = [

@@ -113,6 +113,7 @@ def run(
     cap_drop: Sequence[str] | None = None,
     tmpfs: Mapping[str, str] | None = None,
     network: str | None = None,
+    init: bool = False,
 ) -> Iterator[RunningContainer]:
     """Start `image` detached and yield it once ready; it is always removed afterwards,
     also when the cell fails or is interrupted.
@@ -242,9 +243,10 @@ def run_once(
     network: str | None = "none",
     timeout: float = 120,
     volumes: Mapping[str, Mapping[str, str]] | None = None,
+    init: bool = False,
 ) -> RunOutput:
     """Run a command-line container to the end; returns exit code, output and wall time.
-    The container is removed afterwards, whatever happens."""
+    The container is removed afterwards, whatever happens. `init=True` is `docker run --init`."""
     _refuse_engine_socket(volumes)
     client = engine.client()
     started = time.monotonic()

