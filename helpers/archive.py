@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Generic, TypeVar
+from typing import Any, BinaryIO, Generic, NoReturn, TypeVar
 
 from docker.errors import APIError
 
@@ -591,7 +591,7 @@ def _history(config: dict[str, Any], count: int) -> list[dict[str, Any]]:
     return (steps + [{}] * count)[:count]
 
 
-def _missing(scan: _Scan[Any], where: str, what: str) -> Any:
+def _missing(scan: _Scan[Any], where: str, what: str) -> NoReturn:
     if not scan.ended:
         raise _Truncated(f"the archive stopped before its end marker; {what}")
     names = ", ".join(scan.names[:6]) + (" ..." if len(scan.names) > 6 else "")

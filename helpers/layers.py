@@ -69,7 +69,7 @@ class Layer:
 
 class Inefficiency(NamedTuple):
     path: str
-    count: int
+    occurrences: int  # in how many layers (dive's "Count")
     cumulative_bytes: int
     smallest_bytes: int
     layers: tuple[int, ...]
@@ -388,7 +388,7 @@ def inefficiencies_table(analysis: ImageAnalysis, *, include_empty: bool = False
     rows = [
         {
             "path": item.path,
-            "count": item.count,
+            "count": item.occurrences,
             "layers": ", ".join(map(str, item.layers)),
             "wasted_bytes": item.cumulative_bytes,
             "smallest_bytes": item.smallest_bytes,

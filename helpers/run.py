@@ -148,6 +148,7 @@ def run(
             tmpfs=dict(tmpfs or {}),
             network=network,
             privileged=False,
+            init=init,
         )
     except ImageNotFound:
         raise WorkbookImageNotFound(
@@ -262,6 +263,7 @@ def run_once(
             labels=object_labels(),
             volumes=dict(volumes or {}),
             privileged=False,
+            init=init,
         )
     except ImageNotFound:
         raise WorkbookImageNotFound(

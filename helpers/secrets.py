@@ -9,7 +9,7 @@ whether the file is still visible in the final image or was deleted or overwritt
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -19,14 +19,33 @@ import pandas as pd
 from .archive import Bounded, TarEntry, read_image
 from .layers import OPAQUE, WHITEOUT
 
-PATTERNS: dict[str, str] = {
-    "AWS access key id": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
-    "private key": r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
-    "GitHub token": r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b",
-    "password or API key": (
-        r"(?i:(?:password|passwd|api[_-]?key|secret[_-]?key|access[_-]?token)\s*=\s*['\"]?[^\s'\"%$]{4,200})"
+
+@dataclass(frozen=True)
+class Rule:
+    """A secret pattern. Regexes start with a literal so that `re` can skip ahead fast (scanning a large image
+    stays near 100 MB/s): the left word boundary is checked afterwards, and `caseless` rules are written in
+    lower case and run on a lower-cased copy, instead of (?i) and \\b which make `re` try every position."""
+
+    name: str
+    pattern: str
+    caseless: bool = False
+    left_boundary: bool = True
+
+    def compiled(self) -> re.Pattern[bytes]:
+        return re.compile(self.pattern.encode())
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("AWS access key id", r"(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Za-z])"),
+    Rule("private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", left_boundary=False),
+    Rule("GitHub token", r"(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])"),
+    Rule(
+        "password or API key",
+        r"(?:passw(?:or)?d|api[_-]?key|secret[_-]?key|access[_-]?token)\s*=\s*['\"]?[^\s'\"%$]{4,200}",
+        caseless=True,
+        left_boundary=False,
     ),
-}
+)
 LITERAL = "the given literal"
 WINDOW = 4 << 20
 OVERLAP = 1 << 10  # matches are shorter than this, so none is lost between two windows
@@ -64,37 +83,47 @@ def _mask(text: str, keep: int = 2) -> str:
     return text[:keep] + "*" * (len(text) - keep) + f" ({len(text)} chars)"
 
 
-Rules = list[tuple[str, re.Pattern[bytes]]]
+Compiled = list[tuple[Rule, re.Pattern[bytes]]]
+Entries = tuple[TarEntry, Bounded]
 
 
-def _compile(patterns: Mapping[str, str], literal: str | None) -> Rules:
-    """One regex per rule, so that matches of different rules may overlap (a literal inside a password=...)."""
-    rules = [(rule, re.compile(pattern.encode())) for rule, pattern in patterns.items()]
-    if literal:
-        rules.append((LITERAL, re.compile(re.escape(literal.encode()))))
-    return rules
+def _compile(rules: Iterable[Rule], literal: str | None) -> Compiled:
+    chosen = [*rules, Rule(LITERAL, re.escape(literal), left_boundary=False)] if literal else list(rules)
+    compiled = [(rule, rule.compiled()) for rule in chosen]
+    return compiled
 
 
-def _matches(data: Bounded, rules: Rules) -> Iterator[tuple[str, str]]:
-    """(rule, matched text) over the whole file, read in overlapping windows of bounded size."""
+def _find(buffer: bytes, rules: Compiled, limit: int | None = None) -> Iterator[tuple[str, str]]:
+    """(rule name, matched text) for matches starting before `limit`; one regex per rule, so that matches of
+    different rules may overlap (a literal inside a password=...)."""
+    lowered = buffer.lower() if any(rule.caseless for rule, _ in rules) else buffer
+    end = len(buffer) if limit is None else limit
+    for rule, regex in rules:
+        for match in regex.finditer(lowered if rule.caseless else buffer):
+            start = match.start()
+            if start >= end:
+                break
+            if rule.left_boundary and start and (buffer[start - 1 : start].isalnum() or buffer[start - 1] == 95):
+                continue
+            yield rule.name, buffer[start : match.end()].decode("utf-8", "backslashreplace")
+
+
+def _matches(data: Bounded, rules: Compiled) -> Iterator[tuple[str, str]]:
+    """(rule name, matched text) over the whole file, read in overlapping windows of bounded size."""
     carry = b""
     while True:
         chunk = data.read(WINDOW)
         buffer = carry + chunk
         last = len(chunk) < WINDOW
         limit = len(buffer) if last else len(buffer) - OVERLAP
-        for rule, regex in rules:
-            for match in regex.finditer(buffer, 0, len(buffer)):
-                if match.start() >= limit:
-                    break
-                yield rule, match.group().decode("utf-8", "backslashreplace")
+        yield from _find(buffer, rules, limit)
         if last:
             return
         carry = buffer[limit:]
 
 
-def _visitor(rules: Rules, max_file_bytes: int | None) -> Any:
-    def visit(entries: Iterable[tuple[TarEntry, Bounded]]) -> _LayerScan:
+def _visitor(rules: Compiled, max_file_bytes: int | None) -> Callable[[Iterable[Entries]], _LayerScan]:
+    def visit(entries: Iterable[Entries]) -> _LayerScan:
         result = _LayerScan()
         for header, data in entries:
             path = "/" + "/".join(part for part in header.name.split("/") if part not in ("", "."))
@@ -124,14 +153,14 @@ def scan(
     source: str | Path,
     *,
     literal: str | None = None,
-    patterns: Mapping[str, str] = PATTERNS,
+    rules: Iterable[Rule] = RULES,
     max_file_bytes: int | None = None,
     image: str | None = None,
 ) -> pd.DataFrame:
     """Every secret-looking string in every layer of `source` (an engine reference or an archive path), and
     every occurrence of `literal` if given. Config findings (ENV, build history) have no layer number."""
-    rules = _compile(patterns, literal)
-    archive = read_image(source, _visitor(rules, max_file_bytes), image=image)
+    compiled = _compile(rules, literal)
+    archive = read_image(source, _visitor(compiled, max_file_bytes), image=image)
     scans = [blob.result for blob in archive.layers]
     rows = [
         {
@@ -145,7 +174,7 @@ def scan(
         for blob in archive.layers
         for finding in blob.result.findings
     ]
-    rows += _config_rows(archive.config, rules)
+    rows += _config_rows(archive.config, compiled)
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["layer"] = frame["layer"].astype("Int64")
     frame.attrs["files_scanned"] = sum(s.files - s.skipped for s in scans)
@@ -166,28 +195,25 @@ def _status(path: str, number: int, scans: list[_LayerScan]) -> str:
     return "in the final image"
 
 
-def _config_rows(config: dict[str, Any], rules: Rules) -> list[dict[str, Any]]:
+def _config_rows(config: dict[str, Any], rules: Compiled) -> list[dict[str, Any]]:
     inner = config.get("config") or {}
     texts = [(f"config Env {item.split('=', 1)[0]}", item) for item in inner.get("Env") or []]
     texts += [(f"config Labels {key}", f"{key}={value}") for key, value in (inner.get("Labels") or {}).items()]
     texts += [
         (f"history step {n}", str(step.get("created_by", ""))) for n, step in enumerate(config.get("history") or [], 1)
     ]
-    rows = []
-    for where, text in texts:
-        for rule, regex in rules:
-            for match in regex.finditer(text.encode()):
-                rows.append(
-                    {
-                        "layer": None,
-                        "instruction": "(image config: anyone can read it with docker inspect / docker history)",
-                        "path": where,
-                        "rule": rule,
-                        "match": redact(rule, match.group().decode("utf-8", "backslashreplace")),
-                        "status": "in the final image",
-                    }
-                )
-    return rows
+    return [
+        {
+            "layer": None,
+            "instruction": "(image config: anyone can read it with docker inspect / docker history)",
+            "path": where,
+            "rule": name,
+            "match": redact(name, text),
+            "status": "in the final image",
+        }
+        for where, raw in texts
+        for name, text in _find(raw.encode(), rules)
+    ]
 
 
-__all__ = ["PATTERNS", "Finding", "redact", "scan"]
+__all__ = ["RULES", "Finding", "Rule", "redact", "scan"]

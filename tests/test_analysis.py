@@ -240,7 +240,7 @@ def test_compare_synthetic_images(tmp_path: Path) -> None:
 
 def test_secret_scan_of_an_archive(tmp_path: Path) -> None:
     key = "AKIA" + uuid.uuid4().hex[:16].upper()
-    members = [
+    members: list[list[Member]] = [
         [("root/", None), ("root/creds", f"aws={key}\ndb_password=Sw0rdfish!\n".encode())],
         [("root/.wh.creds", b"")],
     ]

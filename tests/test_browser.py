@@ -53,8 +53,9 @@ LAB_SETTINGS = {
 }
 RUN_ALL_TIMEOUT_S = 900
 ERROR_OUTPUTS = """() => {
-  const errors = [...document.querySelectorAll('.jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]')];
-  const stderr = [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+  const all = (selector) => [...document.querySelectorAll(selector)];
+  const errors = all('.jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]');
+  const stderr = all('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     .filter((node) => node.textContent.includes('Error'));
   return [...errors, ...stderr].map((node) => node.textContent.slice(0, 600));
 }"""
@@ -94,6 +95,8 @@ class Lab:
         self.base = f"http://127.0.0.1:{self.port}"
         notebooks = workdir / "notebooks"
         shutil.copytree(NOTEBOOKS, notebooks, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        for notebook in notebooks.glob("*.ipynb"):
+            _clear_outputs(notebook)  # every count and output on the page then comes from this run
         settings = workdir / "lab-settings"
         for relative, values in LAB_SETTINGS.items():
             target = settings / relative
@@ -199,7 +202,7 @@ def test_notebook_01_runs_all_cells_in_chromium(lab: Lab, tmp_path: Path) -> Non
 
                 # Run > Run All Cells, through the menu bar.
                 page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                page.locator('.lm-Menu-item[data-command="notebook:run-all-cells"]').click()
+                page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
 
                 prompts_done = """() => {
                   const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
@@ -238,3 +241,10 @@ def _code_cells(notebook: str) -> list[dict[str, object]]:
     cells = json.loads((NOTEBOOKS / notebook).read_text())["cells"]
     return [cell for cell in cells if cell["cell_type"] == "code"]
 
+
+def _clear_outputs(path: Path) -> None:
+    document = json.loads(path.read_text())
+    for cell in document["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    path.write_text(json.dumps(document, indent=1))

@@ -38,7 +38,10 @@ def dockerfile_texts() -> list[tuple[str, str]]:
 
 
 def test_stage_names_args_and_python_imports_are_not_bases() -> None:
-    text = "FROM golang:1.27-trixie AS build\nFROM --platform=$BUILDPLATFORM build AS x\nFROM ${BASE}\nfrom helpers import x\n"
+    text = (
+        "FROM golang:1.27-trixie AS build\nFROM --platform=$BUILDPLATFORM build AS x\nFROM ${BASE}\n"
+        "from helpers import x\n"
+    )
     assert from_references(text) == ["golang:1.27-trixie"]
 
 
