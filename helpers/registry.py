@@ -7,19 +7,21 @@ import base64
 import io
 import json
 import secrets
+import shutil
 import tarfile
 import time
 import urllib.error
 import urllib.request
 from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import bcrypt
 from docker.errors import APIError
 from docker.models.containers import Container
 
-from . import engine
+from . import engine, proc
 from .catalog import REGISTRY
 from .errors import WorkbookError
 from .labels import object_labels, object_name
@@ -157,6 +159,63 @@ class LocalRegistry:
             return None
         user, password = self._credentials
         return {"username": user, "password": password}
+
+    def cli_env(self) -> dict[str, str]:
+        """Environment for docker CLI calls against this registry: a private DOCKER_CONFIG
+        holding only this registry's login, so your own ~/.docker/config.json is untouched."""
+        import os
+        import tempfile
+
+        if not self.logged_in:
+            raise RegistryError("Log in to the registry first", hint="call registry.login()")
+        folder = Path(tempfile.mkdtemp(prefix="workbook-docker-config-"))
+        user, password = self._credentials
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        (folder / "config.json").write_text(json.dumps({"auths": {self.host: {"auth": token}}}))
+        return {**os.environ, "DOCKER_CONFIG": str(folder)}
+
+    def join_platforms(self, name: str, tag: str, sources: list[str]) -> str:
+        """`docker buildx imagetools create -t HOST/name:tag SOURCE...`: one manifest list (an
+        image index) over per-platform images already pushed here. Returns its digest."""
+        target = self.ref(name, tag)
+        env = self.cli_env()
+        try:
+            proc.run(
+                ["docker", "buildx", "imagetools", "create", "-t", target, *sources],
+                env=env,
+                timeout=300,
+                what=f"Joining {', '.join(sources)} into {target} failed",
+                hint="push every per-platform image to this registry first",
+            )
+            return self.inspect_raw(name, tag, env=env)["digest"]
+        finally:
+            shutil.rmtree(env["DOCKER_CONFIG"], ignore_errors=True)
+
+    def inspect_raw(self, name: str, tag: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+        """The manifest (or manifest list) stored under name:tag, plus its digest."""
+        own_env = env is None
+        env = env or self.cli_env()
+        try:
+            raw = proc.run(
+                ["docker", "buildx", "imagetools", "inspect", "--raw", self.ref(name, tag)], env=env, timeout=120
+            ).output
+            digest = proc.run(
+                [
+                    "docker",
+                    "buildx",
+                    "imagetools",
+                    "inspect",
+                    self.ref(name, tag),
+                    "--format",
+                    "{{json .Manifest.Digest}}",
+                ],
+                env=env,
+                timeout=120,
+            ).output
+        finally:
+            if own_env:
+                shutil.rmtree(env["DOCKER_CONFIG"], ignore_errors=True)
+        return {"manifest": json.loads(raw), "digest": json.loads(digest.strip().splitlines()[-1])}
 
     def push(self, local_ref: str, name: str, tag: str = "latest") -> str:
         """Tag `local_ref` as HOST/name:tag, push it, and return the pushed digest."""
