@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LAB_PORT ?= 8888
 
 .DEFAULT_GOAL := help
-.PHONY: help setup engine bases lab test lint doctor cleanup
+.PHONY: help setup engine bases browser lab test bench lint doctor cleanup
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,14 +26,20 @@ bases: $(STAMP) engine ## make sure every catalog base image is present (pulled 
 
 setup: $(STAMP) engine bases ## everything the notebooks need: venv, engine, base images
 
+browser: $(STAMP) ## Chromium for the real-browser test (Debian's package; Playwright drives it)
+	bash scripts/setup-browser.sh
+
 lab: setup ## set up if needed, then open JupyterLab on notebooks/00-start-here.ipynb
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
 	  --ServerApp.port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  --LabApp.default_url=/lab/tree/00-start-here.ipynb
 
-test: setup ## set up if needed, then run every test (unit, engine, notebooks)
+test: setup browser ## set up if needed, then run every test (unit, engine, browser, notebooks)
 	$(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg \
 	  --nbval-current-env -p no:cacheprovider
+
+bench: setup ## measure sizes, build times and overheads into bench/results/ (not a test)
+	$(PY) bench/bench.py
 
 lint: $(STAMP) ## ruff over helpers and tests
 	$(VENV)/bin/ruff check helpers tests

@@ -123,6 +123,8 @@ def build(
         builder = BUILDKIT if buildx_available() else CLASSIC
     if builder not in (BUILDKIT, CLASSIC):
         raise InvalidInput(f"Unknown builder {builder!r}", hint="use 'buildkit' or 'classic'")
+    if platform is not None:
+        _check_platform(platform)
     if builder == CLASSIC and (secrets or platform):
         raise InvalidInput("Secrets and --platform need BuildKit", hint="pass builder='buildkit'")
     ref = tag or default_tag(context, dockerfile)
@@ -131,20 +133,28 @@ def build(
     live = LiveLog(f"building {ref} from {context.name}/{dockerfile}", quiet=quiet)
     started = time.monotonic()
     run = _buildkit if builder == BUILDKIT else _classic
-    image_id, lines = run(
-        context,
-        dockerfile,
-        ref,
-        target,
-        build_args or {},
-        no_cache,
-        platform,
-        secrets or {},
-        network,
-        all_labels,
-        live,
-        timeout,
-    )
+    try:
+        image_id, lines = run(
+            context,
+            dockerfile,
+            ref,
+            target,
+            build_args or {},
+            no_cache,
+            platform,
+            secrets or {},
+            network,
+            all_labels,
+            live,
+            timeout,
+        )
+    except BuildFailed as failed:
+        if platform and "base image is not on this engine" in failed.hint:
+            failed.hint += (
+                f"; for {platform}, offline stand-in bases exist only for this engine's own platform: "
+                "build FROM --platform=$BUILDPLATFORM and copy into a scratch final stage"
+            )
+        raise
     seconds = time.monotonic() - started
     image = engine.client().images.get(image_id)
     steps = buildkit_steps(lines) if builder == BUILDKIT else classic_steps(lines)
@@ -252,6 +262,33 @@ def _classic(
         failure = Failure("", None, None, exc.explanation or str(exc))
         raise _build_failed(context, dockerfile, failure, lines) from None
     return image_id, lines
+
+
+KNOWN_PLATFORMS = (
+    "linux/amd64",
+    "linux/arm64",
+    "linux/arm/v7",
+    "linux/arm/v6",
+    "linux/386",
+    "linux/riscv64",
+    "linux/ppc64le",
+    "linux/s390x",
+    "linux/mips64le",
+    "linux/loong64",
+)
+
+
+def _check_platform(platform: str) -> None:
+    """Refuse a platform no engine knows, before BuildKit explains it as a missing base."""
+    from .platforms import runnable
+
+    if platform.removesuffix("/v8") in KNOWN_PLATFORMS:
+        return
+    here = ", ".join(runnable())
+    raise InvalidInput(
+        f"Unknown platform {platform!r}",
+        hint=f"platforms look like os/architecture, e.g. linux/amd64 or linux/arm64; this engine runs: {here}",
+    )
 
 
 def _flags(flag: str, values: Mapping[str, str]) -> list[str]:

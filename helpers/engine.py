@@ -69,24 +69,17 @@ def client(timeout: int = 120) -> docker.DockerClient:
         fresh = docker.DockerClient(base_url=host, timeout=timeout, version="auto")
         fresh.ping()
     except DockerException as exc:
-        raise EngineUnavailable(
-            "No Docker engine answers",
-            where=host,
-            detail=_short(exc),
-            hint=START_HINT,
-        ) from None
+        if "Permission denied" in str(exc):
+            raise EngineUnavailable(
+                "You may not use the Docker engine's socket (permission denied)",
+                where=host,
+                detail=str(exc),
+                hint="add your user to the `docker` group (`sudo usermod -aG docker $USER`, then log out "
+                "and in again), or run as root; the engine itself is running",
+            ) from None
+        raise EngineUnavailable("No Docker engine answers", where=host, detail=str(exc), hint=START_HINT) from None
     _client = fresh
     return fresh
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    if "Permission denied" in text:
-        return (
-            f"{text}\nYour user may not use the engine's socket: add it to the `docker` group "
-            "(`sudo usermod -aG docker $USER`, then log in again) or run as root."
-        )
-    return text
 
 
 def available() -> bool:

@@ -23,6 +23,9 @@ class WorkbookError(Exception):
         self.hint = hint
         super().__init__(self.paragraph())
 
+    def __str__(self) -> str:
+        return self.paragraph()
+
     def paragraph(self) -> str:
         parts = [self.what.rstrip(".") + "."]
         if self.where:

@@ -156,12 +156,7 @@ def run(
         ) from None
     except APIError as exc:
         _remove_named(name)
-        raise ContainerFailed(
-            f"The container for {image} could not start",
-            where=image,
-            detail=exc.explanation or str(exc),
-            hint="check the command and entrypoint exist in the image",
-        ) from None
+        raise _create_failed(image, exc) from None
     running = RunningContainer(container, host_port)
     try:
         _wait_ready(running, wait_http if port is not None else None, wait_log, wait_healthy, timeout)
@@ -169,6 +164,22 @@ def run(
     finally:
         with suppress(APIError):  # already gone (removed by the engine or a restart)
             container.remove(force=True, v=True)
+
+
+def _create_failed(image: str, exc: APIError) -> InvalidInput | ContainerFailed:
+    explanation = str(exc.explanation or exc)
+    if "invalid reference format" in explanation:
+        return InvalidInput(
+            f"{image!r} is not a valid image reference",
+            detail=explanation,
+            hint="references look like name:tag or registry/name:tag, in lowercase, e.g. wb-ana/hello-python:1.0",
+        )
+    return ContainerFailed(
+        f"The container for {image} could not start",
+        where=image,
+        detail=explanation,
+        hint="check the command and entrypoint exist in the image",
+    )
 
 
 def _remove_named(name: str | None) -> None:
@@ -269,6 +280,8 @@ def run_once(
         raise WorkbookImageNotFound(
             f"The image {image} is not on this engine", hint="build it first (helpers.build) or check the tag"
         ) from None
+    except APIError as exc:
+        raise _create_failed(image, exc) from None
     try:
         container.start()
         code = int(container.wait(timeout=timeout)["StatusCode"])
