@@ -61,7 +61,11 @@ def buildkit_steps(lines: list[str]) -> list[BuildStep]:
                 step.cached = True
         elif (match := _BK_DONE.match(line)) and (step := by_vertex.get(int(match.group(1)))):
             step.seconds = float(match.group(2))
-    steps = [by_vertex[v] for v in sorted(by_vertex, key=lambda v: (v not in order, v))]
+    # Dockerfile order: stages in the order they first appear, steps by number within each.
+    stage_rank: dict[str, int] = {}
+    for vertex in sorted(order):
+        stage_rank.setdefault(order[vertex][0], vertex)
+    steps = [by_vertex[v] for v in sorted(by_vertex, key=lambda v: (stage_rank[order[v][0]], order[v][1]))]
     # FROM lines are resolved, not run: report them as cached unless they pulled.
     for step in steps:
         if step.instruction.startswith("FROM ") and step.seconds in (None, 0.0):

@@ -20,7 +20,7 @@ def size_bars(
     values = [sizes_mb[name] for name in names]
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) + 1.2))
     bars = ax.barh(names, values, color="#2a7ab9")
-    ax.bar_label(bars, labels=[f"{v:,.1f} MB" for v in values], padding=3, fontsize=9)
+    ax.bar_label(bars, labels=[_human(v) for v in values], padding=3, fontsize=9)
     if reference_mb is not None:
         ax.axvline(reference_mb, color="#c0392b", linestyle="--", linewidth=1)
         ax.text(reference_mb, len(names) - 0.4, f" {reference_label}", color="#c0392b", fontsize=9)

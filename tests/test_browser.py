@@ -18,12 +18,16 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import helpers as wb
 from helpers.paths import NOTEBOOKS, ROOT, STATE
 from helpers.run import free_port
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.engine
 
@@ -61,6 +65,12 @@ ERROR_OUTPUTS = """() => {
 }"""
 PROMPTS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]
   .map((node) => node.textContent.trim())"""
+ALL_RAN = """() => {
+  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
+  return prompts.length > 0 && prompts.every((p) => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+}"""
+CHART_RENDERED = """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img')]
+  .some((img) => img.complete && img.naturalWidth > 0)"""
 OUTPUT_IMAGES = """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img')]
   .map((img) => ({width: img.naturalWidth, height: img.naturalHeight, complete: img.complete}))"""
 
@@ -179,6 +189,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
 
 @pytest.mark.timeout(RUN_ALL_TIMEOUT_S + 300)
 def test_notebook_01_runs_all_cells_in_chromium(lab: Lab, tmp_path: Path) -> None:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     profile = Path(tempfile.mkdtemp(prefix="workbook-chromium-"))
@@ -192,49 +203,66 @@ def test_notebook_01_runs_all_cells_in_chromium(lab: Lab, tmp_path: Path) -> Non
                 args=CHROMIUM_ARGS,
                 viewport={"width": 1400, "height": 1000},
             )
+            page = browser.new_page()
+            page.set_default_timeout(120_000)
             try:
-                page = browser.new_page()
-                page.set_default_timeout(120_000)
                 page.goto(lab.url(NOTEBOOK))
-                page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-                kernel_idle = page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]')
-                kernel_idle.wait_for()
-
-                # Run > Run All Cells, through the menu bar.
-                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
-
-                prompts_done = """() => {
-                  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
-                  return prompts.length > 0 && prompts.every((p) => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
-                }"""
-                page.wait_for_function(prompts_done, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=1000)
-                kernel_idle.wait_for(timeout=RUN_ALL_TIMEOUT_S * 1000)
-
-                prompts = page.evaluate(PROMPTS)
-                counts = [int(p.strip("[]:")) for p in prompts]
-                assert len(counts) == len(_code_cells(NOTEBOOK)), prompts
-                assert len(set(counts)) == len(counts), f"a cell ran twice or not at all: {prompts}"
-                errors = page.evaluate(ERROR_OUTPUTS)
-                assert not errors, "cells show errors:\n" + "\n---\n".join(errors)
-
-                chart = page.locator(".jp-Notebook .jp-OutputArea-output img").first
-                chart.scroll_into_view_if_needed()
-                page.wait_for_function(
-                    "() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img')]"
-                    ".some((img) => img.complete && img.naturalWidth > 0)"
-                )
-                rendered = [image for image in page.evaluate(OUTPUT_IMAGES) if image["width"] > 0]
-                assert rendered, "no chart image rendered in an output area"
+                _run_all_through_the_ui(page)
+                _check_the_outputs(page)
                 page.screenshot(path=str(screenshot))
+            except (PlaywrightError, AssertionError) as failure:
+                page.screenshot(path=str(screenshot))
+                _keep(screenshot)
+                raise AssertionError(
+                    f"{failure}\nprompts: {page.evaluate(PROMPTS)}\nscreenshot: {SCREENSHOT_COPY}\n"
+                    f"JupyterLab log (tail):\n{lab.log()}"
+                ) from None
             finally:
                 browser.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copyfile(screenshot, ARTIFACTS / screenshot.name)
-    shutil.copyfile(screenshot, SCREENSHOT_COPY)
+    _keep(screenshot)
     assert screenshot.stat().st_size > 10_000
+
+
+def _run_all_through_the_ui(page: Page) -> None:
+    """Wait for the notebook's kernel, then Run > Run All Cells, and wait until every cell ran."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    # The status bar names the kernel once the session is connected ("Python 3 (ipykernel) | Idle").
+    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for()
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+    accept = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
+    try:  # JupyterLab asks for a kernel when the session was not ready: take the proposed one
+        accept.wait_for(timeout=3000)
+        accept.click()
+    except PlaywrightTimeoutError:
+        pass
+    page.wait_for_function(ALL_RAN, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=1000)
+    page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for()
+
+
+def _check_the_outputs(page: Page) -> None:
+    prompts = page.evaluate(PROMPTS)
+    counts = [int(prompt.strip("[]:")) for prompt in prompts]
+    assert len(counts) == len(_code_cells(NOTEBOOK)), prompts
+    assert len(set(counts)) == len(counts), f"a cell ran twice or not at all: {prompts}"
+    errors = page.evaluate(ERROR_OUTPUTS)
+    assert not errors, "cells show errors:\n" + "\n---\n".join(errors)
+    page.locator(".jp-Notebook .jp-OutputArea-output img").first.scroll_into_view_if_needed()
+    page.wait_for_function(CHART_RENDERED)
+    rendered = [image for image in page.evaluate(OUTPUT_IMAGES) if image["width"] > 0]
+    assert rendered, "no chart image rendered in an output area"
+
+
+def _keep(screenshot: Path) -> None:
+    """The screenshot under tests/artifacts/ (untracked) and at /tmp/browser-screenshot.png."""
+    if screenshot.exists():
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copyfile(screenshot, ARTIFACTS / screenshot.name)
+        shutil.copyfile(screenshot, SCREENSHOT_COPY)
 
 
 def _code_cells(notebook: str) -> list[dict[str, object]]:

@@ -1,0 +1,3 @@
+module example.com/hw3
+
+go 1.27

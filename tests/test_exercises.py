@@ -1,0 +1,281 @@
+"""The homework checkers and the quiz widget: every reference solution passes its checker, and
+typical wrong answers (tests/fixtures/homework/hwN/wrong-*) fail with the message a learner
+needs. A checker that passed everything, or failed everything, would be useless."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from docker.errors import APIError
+
+import helpers as wb
+from helpers import catalog, exercises
+from helpers.exercises import dockerfile, homework, probe
+from helpers.exercises.feedback import FAIL, PASS, SKIP, TIP, Feedback
+from helpers.exercises.quiz import quiz, verdict
+from helpers.registry import LocalRegistry
+
+HOMEWORK_KEYS = tuple(exercises.HOMEWORK)
+
+# What each wrong answer (and each untouched starter folder) must be told: substrings of its feedback.
+EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("hw1", "starter"): ("the Dockerfile has no instructions yet",),
+    ("hw1", "wrong-unpinned"): ("FROM node:latest (line 1) is not pinned", "pin a version tag from the catalog"),
+    ("hw1", "wrong-no-install"): (
+        "does not answer on port 3000: it exited with code 1",
+        "Cannot find module 'express'",
+        "express is not installed in the image",
+    ),
+    ("hw1", "wrong-port"): ("inside the container the app listens on 8080", "set ENV PORT=3000"),
+    ("hw1", "wrong-missing-file"): (
+        "the build failed at line 5 (`COPY app.js ./`)",
+        "a COPY names a file that is not in the build context",
+    ),
+    ("hw2", "starter"): ("node_modules is in the build context (40.0 MB)", "there is no .dockerignore"),
+    ("hw2", "wrong-only-node-modules"): (
+        ".git is in the build context (5.0 MB)",
+        ".env is in the build context",
+        "the image contains the secrets file /app/.env",
+    ),
+    ("hw2", "wrong-image-paths"): (
+        "node_modules is in the build context (40.0 MB)",
+        "your line `/app/node_modules` does not match it",
+        "the image contains node_modules copied from your machine",
+    ),
+    ("hw2", "wrong-excludes-json"): (
+        "package.json, package-lock.json are not in the build context any more",
+        "the build failed at line 6",
+    ),
+    ("hw3", "starter"): (
+        "because the whole Go toolchain is in it",
+        "copy only the binary into a small final stage",
+    ),
+    ("hw3", "wrong-golang-final"): (
+        "because the whole Go toolchain is in it",
+        "the final image still contains the Go toolchain",
+    ),
+    ("hw3", "wrong-debian-final"): ("over the 25 MB limit", "the rest comes from the final base debian:trixie-slim"),
+    ("hw3", "wrong-cgo-scratch"): (
+        "it exited with code 1",
+        "exec /hello: no such file or directory",
+        "linked against the C library",
+        "CGO_ENABLED=0",
+    ),
+    ("hw4", "starter"): ("push() is not written yet",),
+    ("hw4", "wrong-no-login"): ("the push failed because you are not logged in to the registry", "registry.login()"),
+    ("hw4", "wrong-password"): ("the registry refused your login",),
+    ("hw4", "wrong-no-return"): ("push() returned None, not the digest",),
+    ("hw4", "wrong-other-image"): ("is not the image you were given to push",),
+    ("hw5", "starter"): ("with CMD only", "a program called Ana", "executable file not found"),
+    ("hw5", "wrong-shell-entrypoint"): (
+        "docker run IMAGE Ana printed 'Hello, world!'",
+        "your ENTRYPOINT ignores the arguments you pass (shell form",
+    ),
+    ("hw5", "wrong-default-in-entrypoint"): (
+        "printed 'Hello, world Ana!'",
+        "the default name is part of the ENTRYPOINT",
+    ),
+    ("hw5", "wrong-shell-cmd"): ("printed 'Hello, /bin/sh -c world!'", "your CMD is in shell form"),
+    ("hw5", "wrong-no-cmd"): ("(exit code 2)", 'add CMD ["world"]'),
+}
+
+
+def folder_for(key: str, which: str) -> Path:
+    return exercises.HOMEWORK[key].starter if which == "starter" else exercises.variant(key, which)
+
+
+# -- without an engine ----------------------------------------------------------------------
+
+
+def test_every_homework_has_a_solution_and_three_wrong_answers() -> None:
+    for key in HOMEWORK_KEYS:
+        found = exercises.variants(key)
+        wrong = [name for name in found if name.startswith("wrong-")]
+        assert "solution" in found, key
+        assert len(wrong) >= 3, (key, wrong)
+        for name in wrong:
+            assert (exercises.FIXTURES / key / name / "WRONG.md").is_file(), (key, name)
+            assert (key, name) in EXPECTED, f"no expected message for {key}/{name}"
+
+
+def test_every_starter_folder_has_a_readme_and_the_files_its_task_names() -> None:
+    for hw in exercises.HOMEWORK.values():
+        assert (hw.starter / "README.md").is_file(), hw.folder
+        assert (hw.starter / "Dockerfile").is_file(), hw.folder
+    assert (exercises.HOMEWORK["hw4"].starter / "push.py").is_file()
+    assert not (exercises.HOMEWORK["hw2"].starter / ".dockerignore").exists(), "HW2 starts without one"
+
+
+def test_bases_in_homework_and_fixtures_come_from_the_catalog() -> None:
+    paths = [*exercises.HOMEWORK_DIR.rglob("Dockerfile*"), *exercises.FIXTURES.rglob("Dockerfile*")]
+    for path in paths:
+        if "wrong-unpinned" in path.parts:
+            continue  # deliberately unpinned
+        stages = dockerfile.stages(dockerfile.parse(path.read_text()))
+        refs = [s.base for s in stages if not s.from_stage and "$" not in s.base]
+        missing = [ref for ref in refs if not catalog.in_catalog(ref)]
+        assert not missing, f"{path} uses bases missing from helpers/catalog.py: {missing}"
+
+
+def test_variant_lays_the_fixture_over_the_starter_without_touching_it() -> None:
+    before = (exercises.HOMEWORK["hw1"].starter / "Dockerfile").read_text()
+    folder = exercises.solution("hw1")
+    assert (folder / "server.js").is_file() and (folder / "package-lock.json").is_file()
+    assert (folder / "Dockerfile").read_text() == (exercises.FIXTURES / "hw1/solution/Dockerfile").read_text()
+    assert (exercises.HOMEWORK["hw1"].starter / "Dockerfile").read_text() == before
+    assert not (exercises.variant("hw1", "wrong-port") / "WRONG.md").exists(), "notes are not copied"
+
+
+def test_parse_joins_continuations_and_skips_comments() -> None:
+    text = "# syntax=docker/dockerfile:1\nFROM node:24-trixie-slim AS base\n# note\nRUN a \\\n  # inside\n  && b\n"
+    text += 'CMD ["node", "server.js"]\nENTRYPOINT greet world\n'
+    parsed = dockerfile.parse(text)
+    assert [i.keyword for i in parsed] == ["FROM", "RUN", "CMD", "ENTRYPOINT"]
+    assert parsed[1].value == "a && b" and parsed[1].line == 4
+    assert parsed[2].exec_form == ["node", "server.js"]
+    assert parsed[3].exec_form is None
+
+
+def test_base_problems_name_unpinned_and_unknown_bases() -> None:
+    text = (
+        "FROM golang:1.27-trixie AS build\nFROM build AS again\nFROM node\nFROM node:latest\n"
+        "FROM node:20-alpine\nFROM scratch\nFROM ${BASE}\nFROM --platform=$BUILDPLATFORM busybox:1.37\n"
+    )
+    problems = dockerfile.base_problems(dockerfile.stages(dockerfile.parse(text)))
+    assert [p.stage.base for p in problems] == ["node", "node:latest", "node:20-alpine"]
+    assert "means node:latest" in problems[0].text
+    assert "is not pinned" in problems[1].text
+    assert "is not one of the bases this workbook provides" in problems[2].text
+    assert all("node:24-trixie-slim" in p.hint for p in problems)
+
+
+def test_feedback_counts_renders_and_escapes() -> None:
+    feedback = Feedback("HW9 · test", "homework/x")
+    assert not feedback.passed, "nothing checked is not a pass"
+    feedback.ok("it builds")
+    feedback.tip("(bonus) it runs as root (uid 0)", "add USER")
+    assert feedback.passed and feedback.verdict() == "passed: all 1 checks"
+    feedback.fail("GET / answered <html>", "fix it", detail="line 1\nline 2")
+    feedback.skip("the pull")
+    assert not feedback.passed
+    assert [i.status for i in feedback.items] == [PASS, TIP, FAIL, SKIP]
+    text = str(feedback)
+    assert text.splitlines()[0] == "HW9 · test (homework/x): not yet: 1 of 2 checks failed"
+    assert "✔ it builds" in text and "✘ GET / answered <html>" in text and "    → fix it" in text
+    assert "☆ (bonus)" in text and "· not checked: the pull" in text
+    assert "&lt;html&gt;" in feedback._repr_html_()
+    assert "line 2" in feedback.messages()
+
+
+def test_parse_proc_net_tcp() -> None:
+    text = (
+        "  sl  local_address rem_address   st tx_queue\n"
+        "   0: 00000000:0BB8 00000000:0000 0A 00000000:00000000\n"
+        "   1: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n"
+        "   2: 0100007F:1F91 0100007F:D431 01 00000000:00000000\n"
+        "   0: 00000000000000000000000000000000:1F92 00000000000000000000000000000000:0000 0A 0\n"
+    )
+    assert probe.parse_proc_net_tcp(text) == {(probe.ANY, 3000), (probe.LOOPBACK, 8080), (probe.ANY, 8082)}
+
+
+def test_short_start_error_keeps_the_useful_part() -> None:
+    text = (
+        "failed to create task for container: failed to create shim task: OCI runtime create failed: "
+        'runc create failed: unable to start container process: exec: "Ana": executable file not found '
+        "in $PATH: unknown"
+    )
+    assert homework.short_start_error(text) == 'exec: "Ana": executable file not found in $PATH'
+
+
+def test_greeter_diagnosis_tells_the_forms_apart() -> None:
+    shell = ["/bin/sh", "-c"]
+    cases = {
+        "ignores the arguments": ([*shell, "greet world"], None),
+        "with CMD only": (None, [*shell, "greet world"]),
+        "CMD is in shell form": (["greet"], [*shell, "world"]),
+        "default name is part of the ENTRYPOINT": (["greet", "world"], None),
+        "nothing supplies a default": (["greet"], None),
+    }
+    for words, (entry, command) in cases.items():
+        assert words in homework._greeter_diagnosis(entry, command, True)[0], words
+
+
+def test_quiz_says_right_wrong_or_pick_one() -> None:
+    options = ["COPY", "ADD"]
+    assert verdict(options, 1, "ADD extracts.", None) == (None, "Pick an answer first.")
+    assert verdict(options, 1, "ADD extracts.", 1) == (True, "✔ Right. ADD extracts.")
+    right, text = verdict(options, 1, "ADD extracts.", 0)
+    assert right is False and "“ADD”" in text
+    widget = quiz("Which one extracts archives?", options, 1, "ADD extracts.")
+    assert widget.check() == "Pick an answer first."
+    widget.radio.value = 1
+    assert widget.check().startswith("✔ Right.")
+    with pytest.raises(ValueError):
+        quiz("?", options, 2, "")
+
+
+# -- with an engine: the checkers for real ------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def remove_check_images() -> Iterator[None]:
+    yield
+    if not wb.engine_available():
+        return
+    client = wb.client()
+    for image in client.images.list():
+        for tag in image.tags:
+            if any(tag.startswith(wb.image_name(f"{key}-check", "x").rsplit(":", 1)[0]) for key in HOMEWORK_KEYS):
+                with contextlib.suppress(APIError):
+                    client.images.remove(tag)
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("key", HOMEWORK_KEYS)
+def test_the_reference_solution_passes(key: str) -> None:
+    feedback = exercises.CHECKERS[key](exercises.solution(key))
+    assert feedback.passed, str(feedback)
+    assert not [i for i in feedback.items if i.status in (FAIL, SKIP)], str(feedback)
+    assert len(feedback.checks) >= 3, "a pass says what was checked"
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(("key", "which"), sorted(EXPECTED))
+def test_a_wrong_answer_fails_with_the_expected_message(key: str, which: str) -> None:
+    feedback = exercises.CHECKERS[key](folder_for(key, which))
+    assert not feedback.passed, str(feedback)
+    messages = feedback.messages()
+    for expected in EXPECTED[(key, which)]:
+        assert expected in messages, f"{expected!r} missing from:\n{feedback}"
+    assert all(item.hint for item in feedback.failures), "every failure carries a hint"
+
+
+@pytest.mark.engine
+def test_hw1_as_root_passes_with_bonus_tips() -> None:
+    feedback = exercises.check_hw1(exercises.variant("hw1", "tip-root"))
+    assert feedback.passed, str(feedback)
+    tips = [item.text for item in feedback.items if item.status == TIP]
+    assert tips == ["(bonus) it runs as root (uid 0)", "the image does not EXPOSE 3000"]
+
+
+@pytest.mark.engine
+def test_hw2_leaves_the_learners_folder_untouched() -> None:
+    folder = exercises.solution("hw2")
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    feedback = exercises.check_hw2(folder)
+    assert feedback.passed, str(feedback)
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before, "no clutter in the learner's folder"
+
+
+@pytest.mark.engine
+def test_hw4_accepts_a_push_function_and_an_image() -> None:
+    def my_push(registry: LocalRegistry, image: str) -> str:
+        registry.login()
+        return registry.push(image, "team/mine", "2.0")
+
+    feedback = exercises.check_hw4(my_push, image=catalog.BUSYBOX)
+    assert feedback.passed, str(feedback)
+    assert "the registry holds team/mine:2.0" in feedback.messages()
