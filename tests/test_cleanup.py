@@ -14,6 +14,12 @@ from helpers.labels import OBJECT_LABEL
 pytestmark = pytest.mark.engine
 
 
+@pytest.fixture(autouse=True)
+def own_learner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A learner of its own, so this cleanup leaves the other tests' and notebooks' images alone."""
+    monkeypatch.setenv("WORKBOOK_LEARNER", "cleanup-test")
+
+
 @pytest.fixture
 def foreign_objects() -> Iterator[dict[str, str]]:
     """Objects a learner made by hand, one derived from a workbook image (inherited labels)."""
