@@ -91,8 +91,8 @@ class LocalRegistry:
         """Remove the registry (and its storage), and the local tags that named it."""
         if self.port is not None:
             client = engine.client()
-            for image in client.images.list():
-                for tag in image.tags:
+            for image in client.api.images():  # one call: no race with images deleted meanwhile
+                for tag in image.get("RepoTags") or []:
                     if tag.startswith(f"{self.host}/"):
                         with suppress(APIError):
                             client.images.remove(tag)
