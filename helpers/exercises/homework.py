@@ -385,6 +385,14 @@ def check_hw2(work: str | Path | None = None) -> Feedback:
     feedback, folder = _start("hw2", work)
     if folder is None:
         return feedback
+    try:
+        _check_hw2(feedback, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the copy holds 45 MB of planted clutter
+    return feedback
+
+
+def _check_hw2(feedback: Feedback, folder: Path) -> None:
     add_developer_clutter(folder)
     everything = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     has_file = (folder / ".dockerignore").is_file()
@@ -394,7 +402,7 @@ def check_hw2(work: str | Path | None = None) -> Feedback:
     except WorkbookError as error:
         feedback.fail(f"the build context could not be measured: {error.what}", error.hint or "read the message")
         feedback.skip("the build", "the image contents", "the running container")
-        return feedback
+        return
     sent = sum(context.values())
     if not has_file:
         feedback.fail(
@@ -435,7 +443,7 @@ def check_hw2(work: str | Path | None = None) -> Feedback:
     result = _build(feedback, folder, _tag("hw2", folder))
     if result is None:
         feedback.skip("the image contents", "the running container")
-        return feedback
+        return
     files = probe.image_files(result.ref)
     copied = [path for path in files if path.endswith(f"node_modules/{HOST_MARKER}")]
     if copied:
@@ -458,7 +466,6 @@ def check_hw2(work: str | Path | None = None) -> Feedback:
         feedback.fail("the image contains your .git folder", "exclude .git in .dockerignore")
     served = probe.serve(result.ref, NODE_PORT)
     _check_serving(feedback, served, NODE_BODY, f"keep the Dockerfile's ENV PORT={NODE_PORT}")
-    return feedback
 
 
 # -- HW3 ----------------------------------------------------------------------------------

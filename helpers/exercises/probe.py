@@ -45,9 +45,13 @@ class _ChunkReader(io.RawIOBase):
         return count
 
 
+# Files the engine adds to every container's filesystem; they are not part of the image.
+ENGINE_FILES = frozenset({".dockerenv", "dev/console", "etc/hostname", "etc/hosts", "etc/mtab", "etc/resolv.conf"})
+
+
 def image_files(ref: str) -> dict[str, int]:
     """Every file and symlink in the image's filesystem ("usr/bin/env" -> size in bytes),
-    read by exporting a container that never starts."""
+    read by exporting a container that never starts (the files the engine adds are left out)."""
     client = engine.client()
     container = client.containers.create(ref, command=["/none"], labels=object_labels())
     files: dict[str, int] = {}
@@ -55,8 +59,9 @@ def image_files(ref: str) -> dict[str, int]:
         stream = io.BufferedReader(_ChunkReader(container.export(chunk_size=1 << 20)), buffer_size=1 << 20)
         with tarfile.open(fileobj=stream, mode="r|") as archive:
             for member in archive:
-                if not member.isdir():
-                    files[member.name.lstrip("./")] = member.size
+                name = member.name.removeprefix("./").lstrip("/")
+                if not member.isdir() and name not in ENGINE_FILES:
+                    files[name] = member.size
     finally:
         container.remove(force=True)
     return files
