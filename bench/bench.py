@@ -369,25 +369,32 @@ def measure_notebooks(runs: int) -> NotebookRuns:
             started = time.perf_counter()
             done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
             seconds = time.perf_counter() - started
+            times, failed = _junit(report)
             if done.returncode != 0:
-                result.failures.append(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "failed")
+                summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else f"exit {done.returncode}"
+                where = ", ".join(failed) or "see pytest's output"
+                result.failures.append(f"run {number + 1}{' (warm-up)' if number == 0 else ''}: {summary} [{where}]")
             if number == 0:
                 continue
             result.total.values.append(seconds)
-            for notebook, spent in _junit_times(report).items():
+            for notebook, spent in times.items():
                 result.per_notebook.setdefault(notebook, Samples()).values.append(spent)
     return result
 
 
-def _junit_times(report: Path) -> dict[str, float]:
+def _junit(report: Path) -> tuple[dict[str, float], list[str]]:
+    """Seconds spent in each notebook's cells, and the cells that failed (notebook::Cell N)."""
     times: dict[str, float] = {}
+    failed: list[str] = []
     if not report.exists():
-        return times
+        return times, failed
     for case in ElementTree.parse(report).iter("testcase"):
         name = case.get("file") or case.get("classname") or "?"
-        notebook = Path(name.split("::")[0]).name
+        notebook = name.split("::")[0].removeprefix("notebooks.").split("/")[-1]
         times[notebook] = times.get(notebook, 0.0) + float(case.get("time") or 0)
-    return times
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed.append(f"{notebook}::{case.get('name', '?')}")
+    return times, failed
 
 
 # ------------------------------------------------------------------------------ report
@@ -560,7 +567,7 @@ def markdown(
             "## Notebook suite (warm)\n",
             f"`pytest notebooks --nbval ...`, {len(notebooks.total.values)} timed runs after one warm-up: "
             f"wall time {notebooks.total.text()}."
-            + (f" Failures: {'; '.join(notebooks.failures)}." if notebooks.failures else "")
+            + (f" Failures: {'; '.join(notebooks.failures)}." if notebooks.failures else " No failures.")
             + "\n",
             table(["notebook", "time in cells"], [(n, s.text()) for n, s in sorted(notebooks.per_notebook.items())]),
         ]
@@ -575,22 +582,23 @@ def charts(variants: list[Variant]) -> None:
     positions = list(range(len(variants)))
 
     figure, axis = plt.subplots(figsize=(9, 0.45 * len(variants) + 1.5))
-    axis.barh([p + 0.2 for p in positions], [v.image_bytes / 1e6 for v in variants], 0.4, label="image")
-    axis.barh([p - 0.2 for p in positions], [v.payload_bytes / 1e6 for v in variants], 0.4, label="payload")
+    axis.barh([p - 0.2 for p in positions], [v.image_bytes / 1e6 for v in variants], 0.4, label="image")
+    axis.barh([p + 0.2 for p in positions], [v.payload_bytes / 1e6 for v in variants], 0.4, label="payload")
     axis.set_xscale("log")
     axis.set_yticks(positions, names)
+    axis.invert_yaxis()  # first variant on top, as in the tables
     axis.set_xlabel("MB (log scale)")
     axis.set_title("Image size against what the app needs to run")
-    axis.legend()
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     figure.tight_layout()
     figure.savefig(RESULTS / "sizes.png", dpi=110)
     plt.close(figure)
 
     figure, axis = plt.subplots(figsize=(9, 0.55 * len(variants) + 1.5))
     for offset, label, pick in (
-        (0.27, "cold", lambda v: v.cold),
+        (-0.27, "cold", lambda v: v.cold),
         (0.0, "change", lambda v: v.change),
-        (-0.27, "no-op", lambda v: v.noop),
+        (0.27, "no-op", lambda v: v.noop),
     ):
         samples = [pick(v) for v in variants]
         axis.barh(
@@ -601,21 +609,23 @@ def charts(variants: list[Variant]) -> None:
             label=label,
         )
     axis.set_yticks(positions, names)
+    axis.invert_yaxis()  # first variant on top, as in the tables
     axis.set_xscale("log")
     axis.set_xlabel("seconds (median, min-max; log scale)")
     axis.set_title("Build times: cold, after a one-line change, no-op")
-    axis.legend()
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     figure.tight_layout()
     figure.savefig(RESULTS / "build_times.png", dpi=110)
     plt.close(figure)
 
     figure, axis = plt.subplots(figsize=(9, 0.45 * len(variants) + 1.5))
-    axis.barh([p + 0.2 for p in positions], [v.helper.median for v in variants], 0.4, label="wb.build")
-    axis.barh([p - 0.2 for p in positions], [v.cli.median for v in variants], 0.4, label="docker buildx build")
+    axis.barh([p - 0.2 for p in positions], [v.helper.median for v in variants], 0.4, label="wb.build")
+    axis.barh([p + 0.2 for p in positions], [v.cli.median for v in variants], 0.4, label="docker buildx build")
     axis.set_yticks(positions, names)
+    axis.invert_yaxis()  # first variant on top, as in the tables
     axis.set_xlabel("seconds, warm (median)")
     axis.set_title("Helper overhead: wb.build against the command line")
-    axis.legend()
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     figure.tight_layout()
     figure.savefig(RESULTS / "helper_overhead.png", dpi=110)
     plt.close(figure)

@@ -55,20 +55,28 @@ LAB_SETTINGS = {
         "checkForUpdates": False,
     },
 }
-RUN_ALL_TIMEOUT_S = 900
+RUN_ALL_TIMEOUT_S = 600
+# Error outputs: tracebacks, stderr naming an error, and the one-line "BuildFailed: ..." that
+# wb.show_errors_plainly() prints (to stdout) instead of a traceback.
 ERROR_OUTPUTS = """() => {
-  const all = (selector) => [...document.querySelectorAll(selector)];
-  const errors = all('.jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]');
-  const stderr = all('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-    .filter((node) => node.textContent.includes('Error'));
-  return [...errors, ...stderr].map((node) => node.textContent.slice(0, 600));
+  const all = (selector) => [...document.querySelectorAll('.jp-Notebook ' + selector)];
+  const plain = /^[A-Za-z]*(Error|Failed|Unavailable|NotFound|Refused|Input): /m;
+  return [
+    ...all('.jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]'),
+    ...all('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+      .filter((node) => node.textContent.includes('Error')),
+    ...all('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')
+      .filter((node) => plain.test(node.textContent)),
+  ].map((node) => node.textContent.slice(0, 600));
 }"""
 PROMPTS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]
   .map((node) => node.textContent.trim())"""
-ALL_RAN = """() => {
+# Done when every code cell has an execution count, or when a cell failed (Run All stops there).
+ALL_RAN = f"""() => {{
   const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
-  return prompts.length > 0 && prompts.every((p) => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
-}"""
+  const numbered = prompts.length > 0 && prompts.every((p) => /^\\[\\d+\\]:$/.test(p.textContent.trim()));
+  return numbered || ({ERROR_OUTPUTS})().length > 0;
+}}"""
 CHART_RENDERED = """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img')]
   .some((img) => img.complete && img.naturalWidth > 0)"""
 OUTPUT_IMAGES = """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img')]
@@ -245,12 +253,12 @@ def _run_all_through_the_ui(page: Page) -> None:
 
 
 def _check_the_outputs(page: Page) -> None:
-    prompts = page.evaluate(PROMPTS)
-    counts = [int(prompt.strip("[]:")) for prompt in prompts]
-    assert len(counts) == len(_code_cells(NOTEBOOK)), prompts
-    assert len(set(counts)) == len(counts), f"a cell ran twice or not at all: {prompts}"
     errors = page.evaluate(ERROR_OUTPUTS)
     assert not errors, "cells show errors:\n" + "\n---\n".join(errors)
+    prompts = page.evaluate(PROMPTS)
+    assert len(prompts) == len(_code_cells(NOTEBOOK)), prompts
+    counts = [int(prompt.strip("[]:")) for prompt in prompts]
+    assert len(set(counts)) == len(counts), f"a cell ran twice or not at all: {prompts}"
     page.locator(".jp-Notebook .jp-OutputArea-output img").first.scroll_into_view_if_needed()
     page.wait_for_function(CHART_RENDERED)
     rendered = [image for image in page.evaluate(OUTPUT_IMAGES) if image["width"] > 0]

@@ -37,6 +37,7 @@ from pathlib import Path
 import docker
 import pytest
 from docker.errors import APIError, NotFound
+from docker.types.daemon import CancellableStream
 
 import helpers as wb
 import helpers.engine
@@ -187,7 +188,7 @@ class ContainerWatch:
     seen: dict[str, SeenContainer] = field(default_factory=dict)
     missed: list[str] = field(default_factory=list)  # gone before they could be inspected
     _stop: threading.Event = field(default_factory=threading.Event)
-    _stream: object | None = None
+    _stream: CancellableStream | None = None
 
     def __post_init__(self) -> None:
         self._client = docker.DockerClient(base_url=wb.docker_host(), version="auto", timeout=30)
@@ -206,7 +207,7 @@ class ContainerWatch:
                     filters={"type": "container", "event": "start", "label": OBJECT_LABEL},
                 )
                 self._ready.set()
-                for event in self._stream:  # type: ignore[attr-defined]
+                for event in self._stream:
                     self._since = int(event.get("time", self._since))
                     self._inspect(str(event.get("id") or event.get("Actor", {}).get("ID", "")))
             except Exception:  # the engine restarted (fault tests) or the stream was closed
@@ -237,7 +238,7 @@ class ContainerWatch:
         self._stop.set()
         stream = self._stream
         if stream is not None:
-            stream.close()  # type: ignore[attr-defined]
+            stream.close()
         self._thread.join(5)
         self._client.close()
 
