@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -73,6 +74,7 @@ class BuildResult:
         )
 
 
+@cache
 def buildx_available() -> bool:
     try:
         proc.run(["docker", "buildx", "version"], timeout=20)
