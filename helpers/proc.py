@@ -73,13 +73,7 @@ def run(
             hint=hint or "check that the engine is not overloaded, then run the cell again",
         ) from None
     except FileNotFoundError:
-        raise CommandFailed(
-            f"The program `{command[0]}` is not installed",
-            command=command,
-            exit_code=127,
-            output_tail="",
-            hint=hint or "run `make lab` or `make test` once: set-up installs what is missing",
-        ) from None
+        raise _not_installed(command, hint) from None
     if check and code != 0:
         raise CommandFailed(what, command=command, exit_code=code, output_tail=tail(output), hint=hint)
     return Completed(command=command, exit_code=code, output=output)
@@ -135,13 +129,7 @@ def stream_bytes(command: list[str], *, what: str = "", chunk: int = 1 << 20) ->
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except FileNotFoundError:
-        raise CommandFailed(
-            f"The program `{command[0]}` is not installed",
-            command=command,
-            exit_code=127,
-            output_tail="",
-            hint="run `make lab` once: set-up installs what is missing",
-        ) from None
+        raise _not_installed(command) from None
     assert process.stdout is not None and process.stderr is not None
     try:
         while data := process.stdout.read(chunk):
@@ -160,3 +148,13 @@ def stream_bytes(command: list[str], *, what: str = "", chunk: int = 1 << 20) ->
             process.wait()
         process.stdout.close()
         process.stderr.close()
+
+
+def _not_installed(command: list[str], hint: str = "") -> CommandFailed:
+    return CommandFailed(
+        f"The program `{command[0]}` is not installed",
+        command=command,
+        exit_code=127,
+        output_tail="",
+        hint=hint or "run `make lab` or `make test` once: set-up installs what is missing",
+    )
