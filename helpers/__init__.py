@@ -24,6 +24,8 @@ from .errors import (
 from .labels import image_name, learner, object_name
 from .notebook import check, show, show_errors_plainly
 from .paths import APPS, ROOT, app_dir, make_app, work_copy
+from .replay import install as _install_replay
+from .replay import mode, start
 from .run import RunningContainer, RunOutput, free_port, run, run_once
 
 __all__ = [
@@ -59,10 +61,15 @@ __all__ = [
     "images",
     "learner",
     "make_app",
+    "mode",
     "object_name",
     "run",
     "run_once",
     "show",
     "show_errors_plainly",
+    "start",
     "work_copy",
 ]
+
+# Last: route engine-touching helpers through the live/record/replay session.
+_install_replay()

@@ -1,4 +1,4 @@
-"""`python -m helpers COMMAND`: doctor, bases, cleanup."""
+"""`python -m helpers COMMAND`: doctor, bases, cleanup, bundle, record."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     kit.add_argument("action", choices=["save", "load", "verify"])
     kit.add_argument("file")
     kit.add_argument("refs", nargs="*", help="with save: only these images (default: bases and app images)")
+    rec = commands.add_parser("record", help="run notebooks on a real engine and record them for replay mode")
+    rec.add_argument("notebooks", nargs="*", help="only these (a number like 01, or a file name)")
     args = parser.parse_args(argv)
     try:
         if args.command == "doctor":
@@ -44,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 manifest = bundle.read_manifest(args.file)
                 print(f"{args.file}: intact, {len(manifest['images'])} images, saved {manifest['created']}")
+            return 0
+        if args.command == "record":
+            from .replay.recorder import record
+
+            record(args.notebooks or None)
             return 0
         if args.command == "cleanup":
             print(cleanup(include_bases=args.include_bases))

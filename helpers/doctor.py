@@ -11,6 +11,8 @@ import pandas as pd
 from . import bases, engine, platforms
 from .build import buildx_available
 from .errors import WorkbookError
+from .replay.session import live_only
+from .replay.store import recordings
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -23,11 +25,18 @@ class Check:
 
 
 def checks() -> list[Check]:
+    """The checks, always against the real engine (never a replayed answer)."""
+    with live_only():
+        return _checks()
+
+
+def _checks() -> list[Check]:
     rows: list[Check] = []
     try:
         info = engine.info()
     except WorkbookError as exc:
         rows.append(Check("engine", FAIL, exc.what + f" at {engine.docker_host()}. " + exc.hint))
+        rows.append(_replay_check())
         rows.append(_disk(Path.home()))
         return rows
     where = "remote" if info.remote else "local"
@@ -73,6 +82,19 @@ def checks() -> list[Check]:
         )
     rows.append(_disk(Path(info.root_dir) if not info.remote else Path.home()))
     return rows
+
+
+def _replay_check() -> Check:
+    recorded = recordings()
+    if not recorded:
+        return Check("replay", FAIL, "no recordings under notebooks/recordings/: the notebooks cannot replay")
+    dates = sorted({date for date in recorded.values() if date})
+    return Check(
+        "replay",
+        WARN,
+        f"without an engine the notebooks replay recordings of real runs ({len(recorded)} notebooks, "
+        f"recorded {', '.join(dates) or '?'})",
+    )
 
 
 def _disk(path: Path) -> Check:

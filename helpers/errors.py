@@ -97,3 +97,15 @@ class ContainerFailed(WorkbookError):
 
 class InvalidInput(WorkbookError):
     """An argument the helpers cannot use as given."""
+
+
+class ReplayedError(WorkbookError):
+    """An error recorded in a real run whose own class cannot be rebuilt here."""
+
+    def __init__(self, recorded_class: str, text: str) -> None:
+        self.recorded_class = recorded_class
+        super().__init__(f"The recorded run raised {recorded_class}", detail=text)
+
+
+class NotRecorded(WorkbookError):
+    """Replay mode was asked for something the recording does not hold."""

@@ -40,7 +40,7 @@ def table(refs: Iterable[str]) -> pd.DataFrame:
                 "size_mb": round(image.attrs["Size"] / 1e6, 1),
                 "layers": len(image.attrs["RootFS"].get("Layers", [])),
                 # The label is inherited by images built on a stand-in: only the base itself is one.
-            "stand-in": (image.labels or {}).get(STANDIN_LABEL) in {ref, *image.tags},
+                "stand-in": (image.labels or {}).get(STANDIN_LABEL) in {ref, *image.tags},
             }
         )
     return pd.DataFrame(rows)

@@ -1,0 +1,210 @@
+"""Replay mode: recordings round-trip, and every notebook runs with no engine at all."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import helpers as wb
+from helpers.buildlog import BuildStep
+from helpers.errors import CommandFailed, InvalidInput, NotRecorded
+from helpers.replay import codec, start
+from helpers.replay.recorder import notebook_names, record
+from helpers.replay.session import Session
+from helpers.replay.store import RECORDINGS_ENV, Recording, compact, recording_path
+
+NOTEBOOKS = wb.ROOT / "notebooks"
+NO_ENGINE = "unix:///nonexistent/docker.sock"
+
+
+def read_recording(path: Path) -> dict[str, object]:
+    with gzip.open(path, "rt") as raw:
+        return dict(json.load(raw))
+
+
+def roundtrip(value: object) -> object:
+    return codec.decode(json.loads(json.dumps(codec.encode(value))))
+
+
+# -- the codec --------------------------------------------------------------------------
+def test_build_result_round_trips_with_its_steps() -> None:
+    result = wb.BuildResult(
+        ref="wb-ana/app:1",
+        image_id="sha256:" + "a" * 64,
+        size_bytes=12_345_678,
+        seconds=1.5,
+        steps=[BuildStep(1, "FROM busybox:1.37", True, 0.0), BuildStep(2, "RUN echo hi", False, 0.4)],
+        log="#1 DONE",
+    )
+    again = roundtrip(result)
+    assert again == result
+    assert again.summary() == result.summary()
+    assert again.steps_table().equals(result.steps_table())
+
+
+def test_frames_keep_dtypes_and_move_with_the_workbook() -> None:
+    frame = pd.DataFrame(
+        {"path": [str(wb.ROOT / "apps" / "go-app"), "elsewhere"], "mb": [1.5, math.nan], "cached": [True, False]}
+    )
+    encoded = json.dumps(codec.encode(frame))
+    assert str(wb.ROOT) not in json.dumps(codec.encode(str(wb.ROOT / "x")))
+    again = codec.decode(json.loads(encoded))
+    pd.testing.assert_frame_equal(again, frame)
+
+
+def test_errors_come_back_as_their_own_class_and_paragraph() -> None:
+    error = CommandFailed("The build failed", command=["docker", "buildx", "build"], exit_code=1, output_tail="boom")
+    again = roundtrip(error)
+    assert type(again) is CommandFailed
+    assert str(again) == str(error)
+    assert again.exit_code == 1
+
+
+def test_paths_and_containers_round_trip() -> None:
+    value = {
+        "path": wb.ROOT / "apps",
+        "pair": (1, "two"),
+        "set": {3},
+        "blob": b"\x00\xff",
+        "by_int": {1: "one"},
+        "inf": math.inf,
+    }
+    assert roundtrip(value) == value
+
+
+def test_live_objects_have_no_data_form() -> None:
+    with pytest.raises(codec.Unstorable):
+        codec.encode(object())
+
+
+# -- recording and replaying a live object -------------------------------------------------
+class Counter:
+    """A stand-in for a live handle: state, a method, a context manager and iteration."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def bump(self, by: int = 1) -> int:
+        self.value += by
+        return self.value
+
+    def __enter__(self) -> Counter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.value = -1
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter([object(), 2])
+
+
+def _use(session: Session, make: object) -> list[object]:
+    counter = session.call("demo.make", make, (), {})
+    seen: list[object] = [counter.bump(), counter.bump(by=5), counter.value]
+    with counter as entered:
+        seen.append(entered.bump())
+    seen.append(counter.value)
+    seen.append([type(item).__name__ if not isinstance(item, int) else item for item in counter][1:])
+    return seen
+
+
+def test_a_live_object_replays_what_it_answered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(RECORDINGS_ENV, str(tmp_path))
+    recorder = Session()
+    recorder.record("99-demo", {"engine_version": "test"})
+    recorded = _use(recorder, Counter)
+    compact("99-demo")
+    player = Session()
+    player.replay("99-demo")
+    replayed = _use(player, None)
+    assert replayed == recorded == [1, 6, 6, 7, -1, [2]]
+
+
+def test_a_repeated_call_gets_its_last_answer_and_a_new_argument_its_place() -> None:
+    recording = Recording(
+        "x",
+        {},
+        calls={"f(1)": [{"value": "a"}, {"value": "b"}], "f(2)": [{"value": "c"}]},
+        order={"f": [["f(1)", 0], ["f(2)", 0], ["f(1)", 1]]},
+    )
+    assert [recording.answer("f", "f(1)")[0]["value"] for _ in range(3)] == ["a", "b", "b"]
+    outcome, exact = recording.answer("f", "f(99)")
+    assert not exact and outcome["value"] == "b"  # the 4th call of f: clamped to the last recorded
+    with pytest.raises(NotRecorded, match="holds no call to g"):
+        recording.answer("g", "g()")
+
+
+def test_start_names_a_real_notebook() -> None:
+    with pytest.raises(InvalidInput, match="no notebook called"):
+        start("01-no-such-notebook")
+
+
+def test_a_missing_recording_says_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(RECORDINGS_ENV, str(tmp_path))
+    with pytest.raises(NotRecorded, match="python -m helpers record 01-images-and-layers"):
+        Session().replay("01-images-and-layers")
+
+
+def test_every_notebook_has_a_recording_and_starts_with_its_name() -> None:
+    for name in notebook_names():
+        assert recording_path(name).is_file(), f"{name}: run `python -m helpers record {name}`"
+        first = next(
+            c for c in json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())["cells"] if c["cell_type"] == "code"
+        )
+        assert f'wb.start("{name}")' in "".join(first["source"]), name
+
+
+# -- whole notebooks without an engine ----------------------------------------------------------
+def _nbval_without_engine(python: str, notebooks: list[Path], cwd: Path, extra_env: dict[str, str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT", "WORKBOOK_MODE")}
+    env.update({"DOCKER_HOST": NO_ENGINE, **extra_env})
+    command = [python, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", "--rootdir", str(cwd)]
+    done = subprocess.run(
+        [*command, *map(str, notebooks)], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800
+    )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+def test_every_notebook_runs_in_replay_mode_without_an_engine(tmp_path: Path) -> None:
+    _nbval_without_engine(sys.executable, sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")), wb.ROOT, {})
+
+
+def test_replay_shows_a_banner_with_the_engine_and_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(NOTEBOOKS / "01-images-and-layers.ipynb", as_version=4)
+    monkeypatch.setenv("DOCKER_HOST", NO_ENGINE)  # the kernel inherits it
+    NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    first = next(c for c in notebook.cells if c.cell_type == "code")
+    html = "".join(o.get("data", {}).get("text/html", "") for o in first.outputs)
+    header = read_recording(recording_path("01-images-and-layers"))
+    assert "Replay mode" in html
+    assert header["engine_version"] in html and header["notebook_recorded"] in html
+
+
+@pytest.mark.engine
+def test_record_then_replay_a_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(RECORDINGS_ENV, str(tmp_path))
+    [written] = record(["01"], say=lambda _: None, keep_outputs=False)
+    header = read_recording(written)
+    assert header["engine_version"] == wb.client().version()["Version"]
+    assert header["calls"], "the recording holds the notebook's helper calls"
+    _nbval_without_engine(
+        sys.executable, [NOTEBOOKS / "01-images-and-layers.ipynb"], wb.ROOT, {RECORDINGS_ENV: str(tmp_path)}
+    )
+
+
+def test_record_refuses_to_run_without_an_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    code = "import helpers.replay.recorder as r; r.record(['01'])"
+    env = {**os.environ, "DOCKER_HOST": NO_ENGINE}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "Recording needs a real Docker engine" in done.stderr
