@@ -24,8 +24,8 @@ from .errors import (
 from .labels import image_name, learner, object_name
 from .notebook import check, show, show_errors_plainly
 from .paths import APPS, ROOT, app_dir, make_app, work_copy
+from .replay import engine_call, local_first, mode, start
 from .replay import install as _install_replay
-from .replay import mode, start
 from .run import RunningContainer, RunOutput, free_port, run, run_once
 
 __all__ = [
@@ -55,11 +55,13 @@ __all__ = [
     "docker_host",
     "doctor_table",
     "engine_available",
+    "engine_call",
     "ensure_bases",
     "free_port",
     "image_name",
     "images",
     "learner",
+    "local_first",
     "make_app",
     "mode",
     "object_name",

@@ -6,6 +6,7 @@ import gzip
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -163,18 +164,51 @@ def test_every_notebook_has_a_recording_and_starts_with_its_name() -> None:
 
 
 # -- whole notebooks without an engine ----------------------------------------------------------
-def _nbval_without_engine(python: str, notebooks: list[Path], cwd: Path, extra_env: dict[str, str]) -> None:
+def clean_copy(target: Path) -> Path:
+    """The workbook's committed files only (what a fresh clone or Binder has: no .workbook/ state)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=wb.ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = wb.ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def _without_engine(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT", "WORKBOOK_MODE")}
-    env.update({"DOCKER_HOST": NO_ENGINE, **extra_env})
-    command = [python, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", "--rootdir", str(cwd)]
-    done = subprocess.run(
-        [*command, *map(str, notebooks)], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800
-    )
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    return {**env, "DOCKER_HOST": NO_ENGINE, **extra}
+
+
+def _nbval_without_engine(notebooks: list[str], workbook: Path, extra_env: dict[str, str] | None = None) -> None:
+    # PYTHONPATH: the copy's own helpers, not the installed ones (they would read this checkout).
+    env = _without_engine({"PYTHONPATH": str(workbook), **(extra_env or {})})
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--nbval-lax",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--rootdir",
+        str(workbook),
+    ]
+    done = subprocess.run([*command, *notebooks], cwd=workbook, env=env, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
+
+
+def _notebook_files() -> list[str]:
+    return [str(p.relative_to(wb.ROOT)) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))]
 
 
 def test_every_notebook_runs_in_replay_mode_without_an_engine(tmp_path: Path) -> None:
-    _nbval_without_engine(sys.executable, sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")), wb.ROOT, {})
+    _nbval_without_engine(_notebook_files(), clean_copy(tmp_path / "workbook"))
 
 
 def test_replay_shows_a_banner_with_the_engine_and_date(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,9 +232,8 @@ def test_record_then_replay_a_notebook(tmp_path: Path, monkeypatch: pytest.Monke
     header = read_recording(written)
     assert header["engine_version"] == wb.client().version()["Version"]
     assert header["calls"], "the recording holds the notebook's helper calls"
-    _nbval_without_engine(
-        sys.executable, [NOTEBOOKS / "01-images-and-layers.ipynb"], wb.ROOT, {RECORDINGS_ENV: str(tmp_path)}
-    )
+    workbook = clean_copy(tmp_path / "workbook")
+    _nbval_without_engine(["notebooks/01-images-and-layers.ipynb"], workbook, {RECORDINGS_ENV: str(tmp_path)})
 
 
 def test_record_refuses_to_run_without_an_engine(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -245,20 +278,21 @@ for path in sys.argv[1:]:
 
 
 def test_binder_environment_replays_every_notebook(tmp_path: Path) -> None:
-    """repo2docker's steps by hand: a fresh venv, binder/requirements.txt, binder/postBuild."""
+    """repo2docker's steps by hand on a clean copy: a fresh venv, binder/requirements.txt, binder/postBuild."""
+    workbook = clean_copy(tmp_path / "workbook")
     venv = tmp_path / "binder-venv"
     subprocess.run([sys._base_executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT", "VIRTUAL_ENV")}
-    env.update({"PATH": f"{venv / 'bin'}:{env['PATH']}", "DOCKER_HOST": NO_ENGINE})
+    env = _without_engine({"PATH": f"{venv / 'bin'}:{os.environ['PATH']}"})
+    env.pop("VIRTUAL_ENV", None)
     for step in (
         ["python", "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"],
         ["bash", "binder/postBuild"],
     ):
-        done = subprocess.run(step, cwd=wb.ROOT, env=env, capture_output=True, text=True, timeout=1200)
+        done = subprocess.run(step, cwd=workbook, env=env, capture_output=True, text=True, timeout=1200)
         assert done.returncode == 0, f"{step}: {done.stderr[-3000:]}"
-    notebooks = [str(p.relative_to(wb.ROOT)) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))]
+    notebooks = _notebook_files()
     done = subprocess.run(
-        ["python", "-c", RUN_ALL, *notebooks], cwd=wb.ROOT, env=env, capture_output=True, text=True, timeout=3600
+        ["python", "-c", RUN_ALL, *notebooks], cwd=workbook, env=env, capture_output=True, text=True, timeout=3600
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-6000:]
     assert done.stdout.count("replayed") == len(notebooks)

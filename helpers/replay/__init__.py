@@ -9,7 +9,6 @@ against a real engine; nothing in them is written by hand.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import sys
 from collections.abc import Callable
@@ -17,10 +16,12 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..paths import NOTEBOOKS
+from .route import engine_call, local_first, original, routed
 from .session import LIVE, RECORD, REPLAY, SESSION, requested_mode, today
 from .store import Recording
 
 # What needs the engine, by module: always answered from the recording in replay mode.
+# (New helpers can say it where they are defined instead: @engine_call, @local_first.)
 ENGINE_CALLS: dict[str, tuple[str, ...]] = {
     "helpers.build": ("build", "buildx", "buildx_available"),
     "helpers.run": ("run", "run_once", "free_port"),
@@ -47,36 +48,27 @@ LOCAL_FIRST_CALLS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _wrapper(function_id: str, original: Callable[..., Any], local_first: bool) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def answered(*args: Any, **kwargs: Any) -> Any:
-        return SESSION.call(function_id, original, args, kwargs, local_first=local_first)
-
-    answered.__replay_original__ = original  # type: ignore[attr-defined]
-    return answered
-
-
 def install() -> None:
     """Route the listed helpers through the session (a plain pass-through in live mode).
 
     Every helpers module that imported one of them by name gets the routed version too.
     """
-    routed: dict[int, Callable[..., Any]] = {}
-    for calls, local_first in ((ENGINE_CALLS, False), (LOCAL_FIRST_CALLS, True)):
+    wrappers: dict[int, Callable[..., Any]] = {}
+    for calls, local in ((ENGINE_CALLS, False), (LOCAL_FIRST_CALLS, True)):
         for module_name, names in calls.items():
             module = importlib.import_module(module_name)
             for name in names:
-                original = getattr(module, name)
-                if hasattr(original, "__replay_original__"):
+                function = getattr(module, name)
+                if hasattr(function, "__replay_original__"):
                     continue
-                wrapper = _wrapper(f"{module_name.removeprefix('helpers.')}.{name}", original, local_first)
-                routed[id(original)] = wrapper
-                setattr(module, name, wrapper)
+                function_id = f"{module_name.removeprefix('helpers.')}.{name}"
+                wrappers[id(function)] = routed(function, local_first=local, function_id=function_id)
+                setattr(module, name, wrappers[id(function)])
     for module_name, module in list(sys.modules.items()):
         if module_name == "helpers" or module_name.startswith("helpers."):
             for attribute, value in list(vars(module).items()):
-                if id(value) in routed and not attribute.startswith("__"):
-                    setattr(module, attribute, routed[id(value)])
+                if id(value) in wrappers and not attribute.startswith("__"):
+                    setattr(module, attribute, wrappers[id(value)])
 
 
 def start(notebook: str) -> None:
@@ -94,7 +86,7 @@ def start(notebook: str) -> None:
     wanted = requested_mode()
     if wanted == RECORD:
         SESSION.record(notebook, _engine_header())
-    elif wanted == LIVE or (wanted != REPLAY and _real(available)()):
+    elif wanted == LIVE or (wanted != REPLAY and original(available)()):
         SESSION.live()
     else:
         recording = SESSION.replay(notebook)
@@ -107,15 +99,11 @@ def mode() -> str:
     return SESSION.mode
 
 
-def _real(function: Callable[..., Any]) -> Callable[..., Any]:
-    return getattr(function, "__replay_original__", function)
-
-
 def _engine_header() -> dict[str, Any]:
     from ..engine import info
     from ..labels import learner
 
-    engine = _real(info)()
+    engine = original(info)()
     return {
         "notebook_recorded": today(),
         "engine_version": engine.version,
@@ -165,4 +153,4 @@ def _show_banner(recording: Recording) -> None:
     )
 
 
-__all__ = ["LIVE", "RECORD", "REPLAY", "banner_text", "install", "mode", "start"]
+__all__ = ["LIVE", "RECORD", "REPLAY", "banner_text", "engine_call", "install", "local_first", "mode", "start"]

@@ -7,6 +7,7 @@ path. Replaying, a ReplayingProxy with the same path gives those answers back.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +95,7 @@ class RecordingProxy(_Proxy):
         target, path, session = self._target, self._path, self._session
         member = f"{path}.{name}"
         value = getattr(target, name)
-        if callable(value) and not isinstance(value, type):
+        if inspect.isroutine(value):
             session.note_method(member)
             return session.wrap_call(member, value)
         return session.call(member, lambda: getattr(target, name), (), {}, key=member)

@@ -39,10 +39,6 @@ def notebook_names(wanted: list[str] | None = None) -> list[str]:
 def record(wanted: list[str] | None = None, say: Say = print, *, keep_outputs: bool = True) -> list[Path]:
     """Execute each notebook in record mode; write its recording, and its outputs back into it
     (keep_outputs=False leaves the notebook file as it is)."""
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
     from ..engine import available
 
     if not getattr(available, "__replay_original__", available)():
@@ -50,36 +46,54 @@ def record(wanted: list[str] | None = None, say: Say = print, *, keep_outputs: b
             "Recording needs a real Docker engine, and none answers",
             hint="start one (`make engine`), then run `python -m helpers record` again",
         )
-    written = []
+    written, failed = [], []
     os.environ[MODE_ENV] = RECORD
     try:
         for name in notebook_names(wanted):
-            path = NOTEBOOKS / f"{name}.ipynb"
-            started = time.monotonic()
-            say(f"recording {name} ...")
-            notebook = nbformat.read(path, as_version=4)
-            client = NotebookClient(
-                notebook, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
-            )
             try:
-                client.execute()
-            except CellExecutionError as exc:
-                raise InvalidInput(
-                    f"{name} failed while recording; its committed recording and outputs are unchanged",
-                    where=str(path),
-                    detail=str(exc)[-3000:],
-                    hint=f"fix the cell, then `python -m helpers record {name}`",
-                ) from None
-            if not journal_path(name).is_file():
-                raise InvalidInput(
-                    f"{name} recorded nothing: its first cell does not call wb.start({name!r})",
-                    where=str(path),
-                    hint=f'make the first code cell call wb.start("{name}")',
-                )
-            if keep_outputs:
-                nbformat.write(notebook, path)
-            written.append(compact(name))
-            say(f"  {name}: {time.monotonic() - started:.0f} s, {written[-1].stat().st_size / 1e6:.2f} MB recording")
+                written.append(_record_one(name, keep_outputs, say))
+            except InvalidInput as exc:
+                say(exc.paragraph())
+                failed.append(name)
     finally:
         os.environ.pop(MODE_ENV, None)
+    if failed:
+        raise InvalidInput(
+            f"{len(failed)} of {len(failed) + len(written)} notebooks failed to record: {', '.join(failed)}",
+            hint="their committed recordings and outputs are unchanged; fix them (see above) and record them again",
+        )
     return written
+
+
+def _record_one(name: str, keep_outputs: bool, say: Say) -> Path:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    path = NOTEBOOKS / f"{name}.ipynb"
+    started = time.monotonic()
+    say(f"recording {name} ...")
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        raise InvalidInput(
+            f"{name} failed while recording; its committed recording and outputs are unchanged",
+            where=str(path),
+            detail=str(exc)[-3000:],
+            hint=f"fix the cell, then `python -m helpers record {name}`",
+        ) from None
+    if not journal_path(name).is_file():
+        raise InvalidInput(
+            f"{name} recorded nothing: its first cell does not call wb.start({name!r})",
+            where=str(path),
+            hint=f'make the first code cell call wb.start("{name}")',
+        )
+    if keep_outputs:
+        nbformat.write(notebook, path)
+    recording = compact(name)
+    say(f"  {name}: {time.monotonic() - started:.0f} s, {recording.stat().st_size / 1e6:.2f} MB recording")
+    return recording
