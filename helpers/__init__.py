@@ -27,6 +27,7 @@ from .paths import APPS, ROOT, app_dir, make_app, work_copy
 from .replay import engine_call, local_first, mode, start
 from .replay import install as _install_replay
 from .run import RunningContainer, RunOutput, free_port, run, run_once
+from .tokens import fresh_token
 
 __all__ = [
     "APPS",
@@ -58,6 +59,7 @@ __all__ = [
     "engine_call",
     "ensure_bases",
     "free_port",
+    "fresh_token",
     "image_name",
     "images",
     "learner",

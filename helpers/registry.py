@@ -15,7 +15,7 @@ import urllib.request
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import bcrypt
 from docker.errors import APIError
@@ -39,6 +39,8 @@ class LoginRefused(RegistryError):
 @dataclass
 class LocalRegistry:
     """`with LocalRegistry() as registry:` starts one; it is removed on exit."""
+
+    __replay_live__: ClassVar[bool] = True  # a live handle: recorded call by call, never as data
 
     user: str = "learner"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))

@@ -41,7 +41,7 @@ def _load_class(path: str) -> type:
     target: Any = importlib.import_module(module)
     for part in qualname.split("."):
         target = getattr(target, part)
-    return target
+    return getattr(target, "__replay_original__", target)
 
 
 def _to_relative(text: str) -> str:
@@ -76,6 +76,8 @@ def encode(value: Any) -> Any:
         return _encode_exception(value)
     if isinstance(value, tuple) and hasattr(value, "_fields"):
         return {TYPE: "namedtuple", "class": _class_path(type(value)), "items": [encode(v) for v in value]}
+    if getattr(value, "__replay_live__", False):
+        raise Unstorable(f"{type(value).__qualname__} is a live handle")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         state = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {TYPE: "dataclass", "class": _class_path(type(value)), "fields": state}
@@ -163,17 +165,25 @@ def _encode_exception(error: BaseException) -> dict[str, Any]:
 
 
 def _decode_exception(data: dict[str, Any]) -> BaseException:
+    text = _from_relative(data["text"])
     try:
         cls = _load_class(data["class"])
-        error = cls.__new__(cls)
-        error.args = tuple(decode(a) for a in data["args"])
-        error.__dict__.update({k: decode(v) for k, v in data["state"].items()})
-        str(error)  # its message must still render
-        return error
-    except Exception:
+    except (ImportError, AttributeError, ValueError):
         from ..errors import ReplayedError
 
-        return ReplayedError(data["class"], _from_relative(data["text"]))
+        return ReplayedError(data["class"], text)
+    error = cls.__new__(cls)
+    error.args = tuple(decode(a) for a in data["args"])
+    error.__dict__.update({k: decode(v) for k, v in data["state"].items()})
+    try:
+        if str(error) == text:
+            return error
+    except Exception:  # its message needs what could not be recorded (an HTTP response, ...)
+        pass
+    # The same class (so `except` clauses still match) that says what the recorded one said.
+    recorded = type(cls.__name__, (cls,), {"__str__": lambda self: text, "__module__": cls.__module__})
+    error.__class__ = recorded
+    return error
 
 
 def _decode_dataclass(data: dict[str, Any]) -> Any:
