@@ -430,6 +430,11 @@ def write_results(
     )
     charts(variants)
     (RESULTS / "latest.md").write_text(markdown(variants, args, started, loads, analysis, notebooks))
+    update_readme(
+        variants,
+        f"Measured {time.strftime('%Y-%m-%d')} by `make bench` on {os.cpu_count()} CPUs ({platform.machine()}), "
+        f"{engine_line()}.",
+    )
 
 
 SAMPLE_FIELDS = ("cold", "noop", "change", "helper", "cli")
@@ -575,6 +580,46 @@ def markdown(
         parts.append("Notebook suite: not measured (pass `--notebooks`; it is slow).\n")
     parts.append("Charts: `sizes.png`, `build_times.png`, `helper_overhead.png` beside this file.\n")
     return "\n".join(parts)
+
+
+README = ROOT / "README.md"
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(variants: list[Variant], machine: str) -> None:
+    """Put the latest headline table into README.md between the bench markers."""
+    rows = [
+        (
+            v.name,
+            f"{v.image_bytes / 1e6:.1f}",
+            f"{v.size_ratio:.3f} ({size_ok(v)})",
+            f"{v.change_ratio:.2f}x ({change_ok(v)})",
+            f"{v.overhead_ratio:.3f} ({overhead_ok(v)})",
+        )
+        for v in variants
+    ]
+    block = "\n".join(
+        [
+            README_START,
+            machine + " Full results: [bench/results/latest.md](bench/results/latest.md).\n",
+            table(
+                [
+                    "variant",
+                    "image MB",
+                    f"image / payload (≤ {SIZE_RATIO_GOAL} for Go on scratch)",
+                    f"change / no-op rebuild (≤ {CHANGE_GOAL}x, optimized)",
+                    f"wb.build / CLI (≤ {OVERHEAD_GOAL})",
+                ],
+                rows,
+            ).rstrip(),
+            README_END,
+        ]
+    )
+    text = README.read_text()
+    if README_START in text and README_END in text:
+        head, rest = text.split(README_START, 1)
+        text = head + block + rest.split(README_END, 1)[1]
+        README.write_text(text)
 
 
 def charts(variants: list[Variant]) -> None:

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Generic, NoReturn, TypeVar
 from docker.errors import APIError
 
 from . import engine
-from .errors import ImageNotFound, InvalidInput, WorkbookError
+from .errors import ArchiveMissing, ImageNotFound, InvalidInput, WorkbookError
 from .images import get as get_image
 from .images import instruction_text
 
@@ -444,7 +444,7 @@ def read_image(source: str | Path, visit: LayerVisitor[T], *, image: str | None 
     if is_archive_path(source):
         path = Path(source)
         if not path.is_file():
-            raise InvalidInput(
+            raise ArchiveMissing(
                 f"There is no image archive at {path}",
                 where=str(path.resolve()),
                 hint="save one first: `docker save -o image.tar REF` or helpers.archive.save(REF, path)",

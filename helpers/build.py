@@ -131,7 +131,7 @@ def build(
         raise InvalidInput("Secrets and --platform need BuildKit", hint="pass builder='buildkit'")
     ref = tag or default_tag(context, dockerfile)
     all_labels = {**image_labels(ref), **(labels or {})}
-    engine.client()  # fail early and plainly when no engine answers
+    docker_client = engine.client()  # fail early and plainly when no engine answers
     live = LiveLog(f"building {ref} from {context.name}/{dockerfile}", quiet=quiet)
     started = time.monotonic()
     run = _buildkit if builder == BUILDKIT else _classic
@@ -158,7 +158,7 @@ def build(
             )
         raise
     seconds = time.monotonic() - started
-    image = engine.client().images.get(image_id)
+    image = docker_client.images.get(image_id)  # the engine just answered: no second ping
     steps = buildkit_steps(lines) if builder == BUILDKIT else classic_steps(lines)
     result = BuildResult(ref, image.id, int(image.attrs["Size"]), seconds, steps, "\n".join(lines), builder)
     live.close(result.summary())

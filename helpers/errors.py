@@ -99,6 +99,10 @@ class InvalidInput(WorkbookError):
     """An argument the helpers cannot use as given."""
 
 
+class ArchiveMissing(InvalidInput, FileNotFoundError):
+    """An image archive that is not there (replay mode then answers from the recording)."""
+
+
 class ReplayedError(WorkbookError):
     """An error recorded in a real run whose own class cannot be rebuilt here."""
 

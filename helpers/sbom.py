@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import engine, proc
 from .archive import is_archive_path
-from .errors import InvalidInput
+from .errors import ArchiveMissing
 from .images import get as get_image
 from .lint import tool
 
@@ -42,7 +42,7 @@ def sbom(source: str | Path, *, timeout: float = 900) -> Sbom:
     if is_archive_path(source):
         path = Path(source)
         if not path.is_file():
-            raise InvalidInput(f"There is no image archive at {path}", hint="save one with helpers.archive.save")
+            raise ArchiveMissing(f"There is no image archive at {path}", hint="save one with helpers.archive.save")
         target = f"docker-archive:{path.resolve()}"
     else:
         get_image(str(source))  # a clear ImageNotFound / EngineUnavailable before syft starts

@@ -45,7 +45,7 @@ def _argument(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_argument(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _argument(v) for k, v in value.items()}
+        return {encode(str(k)): _argument(v) for k, v in value.items()}  # paths as keys: relative too
     try:
         return encode(value)
     except Unstorable:

@@ -84,18 +84,25 @@ class Session:
         if self.mode == LIVE or (self.mode == RECORD and self.depth):
             assert real is not None
             return real(*args, **kwargs)
+        if self.mode == REPLAY and self.depth and not local_first:
+            # inside a local_first helper that runs for real: the engine is not here
+            raise EngineUnavailable(f"{function} needs the engine", hint="replay mode answers the outer call instead")
         key = key or call_key(function, args, kwargs)
         if self.mode == RECORD:
             assert real is not None
             return self._record(function, key, real, args, kwargs)
         if local_first and real is not None and not _has_proxy(args, kwargs):
+            self.depth += 1
             try:
                 return real(*args, **kwargs)
             except NEEDS_ENGINE as real_error:
-                try:
-                    return self._replay(function, key)
-                except NotRecorded:
-                    raise real_error from None
+                needs_engine = real_error
+            finally:
+                self.depth -= 1
+            try:
+                return self._replay(function, key)
+            except NotRecorded:
+                raise needs_engine from None
         return self._replay(function, key)
 
     def note_method(self, member: str) -> None:
