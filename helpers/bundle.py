@@ -36,6 +36,10 @@ class KitError(WorkbookError):
     """A classroom kit could not be saved or loaded."""
 
 
+class KitMissing(KitError, FileNotFoundError):
+    """There is no kit file at the path given."""
+
+
 @dataclass(frozen=True)
 class KitImage:
     ref: str
@@ -103,7 +107,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     """Read and fully verify a kit: its manifest and the checksum of its images."""
     source = Path(path)
     if not source.is_file():
-        raise KitError(f"There is no kit file at {source}", hint="check the path (and that the USB stick is mounted)")
+        raise KitMissing(f"There is no kit file at {source}", hint="check the path (and that the USB stick is mounted)")
     digest = hashlib.sha256()
     manifest: dict[str, Any] | None = None
     size = 0

@@ -18,8 +18,12 @@ def show_errors_plainly() -> None:
     if shell is None:
         return
 
-    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> None:
-        print(f"{etype.__name__}: {value}")
+    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+        # Shown as the cell's error, so the cell still fails (Run All stops, nbval fails),
+        # with one paragraph instead of a traceback.
+        lines = f"{etype.__name__}: {value}".splitlines()
+        shell._showtraceback(etype, value, lines)
+        return lines
 
     shell.set_custom_exc((WorkbookError,), handler)
 

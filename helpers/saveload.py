@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import proc
-from .errors import InvalidInput
+from .errors import ArchiveMissing, InvalidInput
 
 COMPRESSORS: dict[str, list[str]] = {
     "gzip": ["gzip", "-6", "-k", "-f"],
@@ -53,6 +53,8 @@ def compress(archive: Archive, method: str) -> Archive:
         raise InvalidInput(f"Unknown compression {method!r}", hint=f"use one of {', '.join(COMPRESSORS)}")
     if not shutil.which(COMPRESSORS[method][0]):
         raise InvalidInput(f"{method} is not installed", hint=f"install it (`sudo apt-get install {method}`)")
+    if not archive.path.is_file():
+        raise ArchiveMissing(f"There is no image archive at {archive.path}", hint="save one first with saveload.save")
     started = time.monotonic()
     proc.run([*COMPRESSORS[method], str(archive.path)], timeout=1800)
     output = archive.path.with_name(archive.path.name + SUFFIX[method])

@@ -56,8 +56,8 @@ LAB_SETTINGS = {
     },
 }
 RUN_ALL_TIMEOUT_S = 600
-# Error outputs: tracebacks, stderr naming an error, and the one-line "BuildFailed: ..." that
-# wb.show_errors_plainly() prints (to stdout) instead of a traceback.
+# Error outputs: tracebacks (a helper error shows as its one paragraph, see wb.start), stderr
+# naming an error, and stdout lines that start like "BuildFailed: ...".
 ERROR_OUTPUTS = """() => {
   const all = (selector) => [...document.querySelectorAll('.jp-Notebook ' + selector)];
   const plain = /^[A-Za-z]*(Error|Failed|Unavailable|NotFound|Refused|Input): /m;

@@ -128,11 +128,11 @@ class Session:
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException as error:
-            self.journal.append(function, key, {"raise": encode(error), "stdout": tee.copy.getvalue()})
+            self.journal.append(function, key, {"raise": encode(error), "stdout": encode(tee.copy.getvalue())})
             raise
         finally:
             self.depth -= 1
-        outcome: dict[str, Any] = {"stdout": tee.copy.getvalue()}
+        outcome: dict[str, Any] = {"stdout": encode(tee.copy.getvalue())}
         try:
             outcome["value"] = encode(result)
         except Unstorable:
@@ -149,7 +149,7 @@ class Session:
         if not exact:
             print(f"(replayed: {function} was recorded with other arguments; showing that recorded answer)")
         if outcome.get("stdout"):
-            print(outcome["stdout"], end="")
+            print(decode(outcome["stdout"]), end="")
         if "raise" in outcome:
             raise decode(outcome["raise"])
         if "proxy" in outcome:
