@@ -4,12 +4,13 @@ their executed outputs and a recording of every helper answer for replay mode.""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import EngineUnavailable, InvalidInput
-from ..paths import NOTEBOOKS
+from ..paths import NOTEBOOKS, STATE
 from .session import MODE_ENV, RECORD
 from .store import compact, journal_path
 
@@ -46,6 +47,7 @@ def record(wanted: list[str] | None = None, say: Say = print, *, keep_outputs: b
             "Recording needs a real Docker engine, and none answers",
             hint="start one (`make engine`), then run `python -m helpers record` again",
         )
+    _fresh_work_folders()
     written, failed = [], []
     os.environ[MODE_ENV] = RECORD
     try:
@@ -63,6 +65,14 @@ def record(wanted: list[str] | None = None, say: Say = print, *, keep_outputs: b
             hint="their committed recordings and outputs are unchanged; fix them (see above) and record them again",
         )
     return written
+
+
+def _fresh_work_folders() -> None:
+    """Start from what a fresh clone has: no work folders left by earlier runs (their extra
+    files would change the folders' content keys, and replay would not match them)."""
+    from ..labels import learner
+
+    shutil.rmtree(STATE / "work" / learner(), ignore_errors=True)
 
 
 def _record_one(name: str, keep_outputs: bool, say: Say) -> Path:
