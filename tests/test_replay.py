@@ -296,3 +296,29 @@ def test_binder_environment_replays_every_notebook(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-6000:]
     assert done.stdout.count("replayed") == len(notebooks)
+
+
+def test_a_local_helper_falls_back_when_it_needs_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replaying, a local-first helper runs for real; asked for the engine inside, it answers as recorded."""
+    monkeypatch.setenv(RECORDINGS_ENV, str(tmp_path))
+    (tmp_path / "here.txt").write_text("local text")
+
+    def analyse(session: Session, source: str) -> str:
+        if Path(source).is_file():
+            return Path(source).read_text()
+        return str(session.call("demo.inspect", lambda: f"engine said {source}", (), {}))
+
+    recorder = Session()
+    recorder.record("98-demo", {})
+    assert recorder.call("demo.analyse", lambda s: analyse(recorder, s), ("img:1",), {}, local_first=True) == (
+        "engine said img:1"
+    )
+    compact("98-demo")
+    player = Session()
+    player.replay("98-demo")
+
+    def replayed(source: str) -> str:
+        return player.call("demo.analyse", lambda s: analyse(player, s), (source,), {}, local_first=True)
+
+    assert replayed("img:1") == "engine said img:1"  # the engine part: from the recording
+    assert replayed(str(tmp_path / "here.txt")) == "local text"  # a file that is here: for real
