@@ -228,7 +228,7 @@ def test_replay_shows_a_banner_with_the_engine_and_date(monkeypatch: pytest.Monk
 @pytest.mark.engine
 def test_record_then_replay_a_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(RECORDINGS_ENV, str(tmp_path))
-    [written] = record(["01"], say=lambda _: None, keep_outputs=False)
+    [written] = record(["01"], say=lambda _: None, keep_outputs=False, fresh=False)
     header = read_recording(written)
     assert header["engine_version"] == wb.client().version()["Version"]
     assert header["calls"], "the recording holds the notebook's helper calls"

@@ -37,9 +37,11 @@ def notebook_names(wanted: list[str] | None = None) -> list[str]:
     return chosen
 
 
-def record(wanted: list[str] | None = None, say: Say = print, *, keep_outputs: bool = True) -> list[Path]:
+def record(
+    wanted: list[str] | None = None, say: Say = print, *, keep_outputs: bool = True, fresh: bool = True
+) -> list[Path]:
     """Execute each notebook in record mode; write its recording, and its outputs back into it
-    (keep_outputs=False leaves the notebook file as it is)."""
+    (keep_outputs=False leaves the notebook file as it is; fresh=False keeps the work folders)."""
     from ..engine import available
 
     if not getattr(available, "__replay_original__", available)():
@@ -47,7 +49,8 @@ def record(wanted: list[str] | None = None, say: Say = print, *, keep_outputs: b
             "Recording needs a real Docker engine, and none answers",
             hint="start one (`make engine`), then run `python -m helpers record` again",
         )
-    _fresh_work_folders()
+    if fresh:
+        _fresh_work_folders()
     written, failed = [], []
     os.environ[MODE_ENV] = RECORD
     try:
