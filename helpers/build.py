@@ -22,6 +22,7 @@ from .buildlog import (
     buildkit_steps,
     classic_failure,
     classic_steps,
+    failing_step_output,
 )
 from .errors import BuildFailed, CommandFailed, InvalidInput
 from .labels import image_labels, image_name
@@ -334,6 +335,8 @@ def _build_failed(context: Path, dockerfile: str, failure: Failure, lines: list[
     else:
         hint = "read the log lines above; the first error line usually names the cause"
     tail_lines = [line for line in lines if line.strip()][-12:]
+    summary = "\n".join(tail_lines)
+    tail_lines = [line for line in failing_step_output(lines) if line not in summary] + tail_lines
     what = f"The build of {where.split(',')[0]} failed"
     if failure.exit_code is not None:
         what += f" (exit code {failure.exit_code})"

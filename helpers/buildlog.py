@@ -27,6 +27,7 @@ _BK_CACHED = re.compile(r"^#(\d+) CACHED$")
 _BK_DONE = re.compile(r"^#(\d+) DONE (\d+(?:\.\d+)?)s$")
 _BK_ERROR = re.compile(r"^#(\d+) ERROR: (.*)$")
 _BK_LINE = re.compile(r"^(?:\S*Dockerfile[\w.-]*):(\d+)$")
+_BK_OUTPUT = re.compile(r"^#(\d+) (\d+\.\d+ .*)$")  # "#9 0.123 /bin/sh: ./build.sh: Permission denied"
 _EXIT_CODE = re.compile(r"(?:exit code: |returned a non-zero code: )(\d+)")
 
 
@@ -103,6 +104,19 @@ def buildkit_failure(lines: list[str], dockerfile_lines: list[str]) -> Failure:
     if line_number is None and step:
         line_number = _line_of(step, dockerfile_lines)
     return Failure(step, line_number, _exit_code(message), message.strip())
+
+
+def failing_step_output(lines: list[str], keep: int = 8) -> list[str]:
+    """The last output lines of the BuildKit step that failed, as "0.123 text".
+
+    The error summary at the end of the log usually repeats them, but not always (buildx may
+    print the summary before the step's last lines reach it), so they are taken from the step.
+    """
+    failed = [match.group(1) for line in lines if (match := _BK_ERROR.match(line))]
+    if not failed:
+        return []
+    output = [m.group(2) for line in lines if (m := _BK_OUTPUT.match(line)) and m.group(1) == failed[-1]]
+    return output[-keep:]
 
 
 def _exit_code(text: str) -> int | None:

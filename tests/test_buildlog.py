@@ -1,6 +1,6 @@
 """Unit tests of build-log parsing (no engine)."""
 
-from helpers.buildlog import buildkit_failure, buildkit_steps, classic_failure, classic_steps
+from helpers.buildlog import buildkit_failure, buildkit_steps, classic_failure, classic_steps, failing_step_output
 
 CLASSIC = """Step 1/4 : FROM python:3.13-slim-trixie
  ---> 500295a32a80
@@ -52,3 +52,21 @@ def test_buildkit_failure_names_line_step_and_exit_code() -> None:
 def test_classic_failure_finds_line_by_text() -> None:
     failure = classic_failure(CLASSIC[:-1], "The command '/bin/sh -c exit 3' returned a non-zero code: 3", DOCKERFILE)
     assert (failure.step, failure.line, failure.exit_code) == ("RUN exit 3", 4, 3)
+
+
+def test_the_failing_steps_own_output_is_kept_when_the_summary_lacks_it() -> None:
+    """buildx can print its error summary before the step's last lines reach it."""
+    log = [
+        "#8 [final 1/1] RUN ./build.sh",
+        "#8 0.121 starting",
+        "#8 0.123 /bin/sh: ./build.sh: Permission denied",
+        '#8 ERROR: process "/bin/sh -c ./build.sh" did not complete successfully: exit code: 126',
+        "#9 [other 1/1] RUN true",
+        "#9 0.050 unrelated",
+        "------",
+        " > [final 1/1] RUN ./build.sh:",
+        "------",
+        'ERROR: failed to solve: process "/bin/sh -c ./build.sh" did not complete successfully: exit code: 126',
+    ]
+    assert failing_step_output(log) == ["0.121 starting", "0.123 /bin/sh: ./build.sh: Permission denied"]
+    assert failing_step_output(["#1 [1/1] RUN true", "#1 DONE 0.1s"]) == []
