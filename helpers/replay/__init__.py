@@ -10,6 +10,7 @@ against a real engine; nothing in them is written by hand.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -115,8 +116,6 @@ def _engine_header() -> dict[str, Any]:
 
 def _use_recorded_learner(recording: Recording) -> None:
     """Names in the recording carry the recorded learner's namespace; use it while replaying."""
-    import os
-
     from ..labels import LEARNER_ENV
 
     if recording.header.get("learner"):

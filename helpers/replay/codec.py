@@ -54,16 +54,16 @@ def _from_relative(text: str) -> str:
 
 def encode(value: Any) -> Any:
     """A JSON-ready form of `value`; raises Unstorable for objects with no data form."""
+    if isinstance(value, enum.Enum):
+        return _encode_enum(value)
     if value is None or isinstance(value, bool | int):
-        return value if not isinstance(value, enum.Enum) else _encode_enum(value)
+        return value
     if isinstance(value, float):
         return value if math.isfinite(value) else {TYPE: "float", "repr": repr(value)}
     if isinstance(value, str):
         return _to_relative(value)
     if isinstance(value, np.generic):
         return encode(value.item())
-    if isinstance(value, enum.Enum):
-        return _encode_enum(value)
     if isinstance(value, bytes | bytearray):
         return {TYPE: "bytes", "b64": base64.b64encode(bytes(value)).decode()}
     if isinstance(value, PurePath):

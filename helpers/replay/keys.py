@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .codec import Unstorable, encode
+from .proxy import path_of
 
 SMALL_FILE = 1 << 20
 LONG_KEY = 400
@@ -30,8 +31,6 @@ def content_digest(path: Path) -> str:
 
 
 def _argument(value: Any) -> Any:
-    from .proxy import path_of
-
     proxied = path_of(value)
     if proxied is not None:
         return {"proxy": proxied}

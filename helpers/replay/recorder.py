@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import EngineUnavailable, InvalidInput
 from ..paths import NOTEBOOKS, STATE
+from .route import original
 from .session import MODE_ENV, RECORD
 from .store import compact, journal_path
 
@@ -44,7 +45,7 @@ def record(
     (keep_outputs=False leaves the notebook file as it is; fresh=False keeps the work folders)."""
     from ..engine import available
 
-    if not getattr(available, "__replay_original__", available)():
+    if not original(available)():
         raise EngineUnavailable(
             "Recording needs a real Docker engine, and none answers",
             hint="start one (`make engine`), then run `python -m helpers record` again",
