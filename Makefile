@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LAB_PORT ?= 8888
 
 .DEFAULT_GOAL := help
-.PHONY: help setup engine bases browser lab test bench lint doctor cleanup
+.PHONY: help setup engine bases browser lab test test-second-store bench lint doctor cleanup
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,9 +34,13 @@ lab: setup ## set up if needed, then open JupyterLab on notebooks/00-start-here.
 	  --ServerApp.port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  --LabApp.default_url=/lab/tree/00-start-here.ipynb
 
-test: setup browser ## set up if needed, then run every test (unit, engine, browser, notebooks)
-	$(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg \
-	  --nbval-current-env -p no:cacheprovider
+test: setup browser ## set up if needed, then run every test; engine tests and notebooks again on the other image store
+	status=0; $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg \
+	  --nbval-current-env -p no:cacheprovider || status=$$?; \
+	PY=$(PY) bash scripts/test-second-store.sh || status=$$?; exit $$status
+
+test-second-store: setup ## the engine tests and notebooks on the other image store only (a second daemon)
+	PY=$(PY) bash scripts/test-second-store.sh
 
 bench: setup ## measure sizes, build times and overheads into bench/results/ (not a test)
 	$(PY) bench/bench.py

@@ -261,7 +261,7 @@ def measure_builds(variant: Variant, runs: argparse.Namespace) -> None:
 
 def measure_sizes(variant: Variant) -> None:
     ref = timed_build(wb.app_dir(variant.app), variant.dockerfile, variant.tag).ref
-    variant.image_bytes = int(wb.images.get(ref).attrs["Size"])
+    variant.image_bytes = int(wb.images.unpacked_bytes(wb.images.get(ref)))
     if variant.language in ("go", "c"):
         variant.payload_bytes, variant.payload_what = binary_size(variant, ref)
     elif variant.language == "python":

@@ -9,8 +9,8 @@ from .bases import present_refs as bases_present
 from .build import BuildResult, build, buildx, buildx_available
 from .cleanup import cleanup
 from .doctor import table as doctor_table
+from .engine import CLASSIC, CONTAINERD, client, docker_host, image_store
 from .engine import available as engine_available
-from .engine import client, docker_host
 from .errors import (
     BaseUnavailable,
     BuildFailed,
@@ -31,6 +31,8 @@ from .tokens import fresh_token
 
 __all__ = [
     "APPS",
+    "CLASSIC",
+    "CONTAINERD",
     "ROOT",
     "BaseUnavailable",
     "BuildFailed",
@@ -61,6 +63,7 @@ __all__ = [
     "free_port",
     "fresh_token",
     "image_name",
+    "image_store",
     "images",
     "learner",
     "local_first",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from . import engine, proc, rootfs
+from . import engine, images, proc, rootfs
 from .catalog import CATALOG, DEBIAN, SCRATCH, Base, normalize
 from .errors import BaseUnavailable, BuildFailed
 from .extra_ca import extra_ca_file
@@ -44,7 +44,7 @@ def status(base: Base) -> BaseStatus:
         return BaseStatus(base.ref, MISSING if base.standin else UNAVAILABLE)
     labels = image.labels or {}
     state = STANDIN if labels.get(STANDIN_LABEL) == base.ref else PULLED
-    return BaseStatus(base.ref, state, labels.get(STANDIN_VERSIONS_LABEL, ""), image.attrs["Size"] / 1e6)
+    return BaseStatus(base.ref, state, labels.get(STANDIN_VERSIONS_LABEL, ""), images.unpacked_bytes(image) / 1e6)
 
 
 def statuses() -> list[BaseStatus]:
@@ -236,3 +236,35 @@ def _probe(ref: str, recipe: Recipe) -> str:
 def present_refs() -> set[str]:
     """Catalog references available to FROM here (scratch always is)."""
     return {s.ref for s in statuses() if s.state in (PULLED, STANDIN)} | {SCRATCH}
+
+
+def copy_to(host: str, say: Say = print) -> list[str]:
+    """Move the catalog bases present here into the engine at `host` (`docker save | docker load`).
+
+    The two image stores keep separate images: building the stand-ins once and moving them is
+    faster than building them again. Bases the other engine has already are left as they are."""
+    import docker
+
+    target = docker.DockerClient(base_url=host, timeout=600)
+    wanted = []
+    for base_status in statuses():
+        if base_status.state not in (PULLED, STANDIN):
+            continue
+        try:
+            target.images.get(normalize(base_status.ref))
+        except ImageNotFound:
+            wanted.append(normalize(base_status.ref))
+    if not wanted:
+        say(f"every base is on {host} already")
+        return []
+    say(f"moving {len(wanted)} bases to {host}: {', '.join(wanted)}")
+    started = time.monotonic()
+    proc.pipe(
+        ["docker", "save", "--", *wanted],
+        ["docker", "--host", host, "load", "--quiet"],
+        timeout=1800,
+        what=f"Could not move the base images to {host}",
+        hint="check that both engines answer (`docker info`, `docker --host HOST info`) and have free disk",
+    )
+    say(f"moved in {time.monotonic() - started:.0f} s")
+    return wanted

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from docker.errors import APIError
 
-from . import engine, proc
+from . import engine, images, proc
 from .buildlog import (
     BuildStep,
     Failure,
@@ -41,6 +41,9 @@ class BuildResult:
     steps: list[BuildStep]
     log: str = field(repr=False)
     builder: str = BUILDKIT
+    # The digest of this platform's image content, the same on both stores for the same content:
+    # see helpers.images.platform_digest. The image id may differ where it is not (containerd store).
+    platform_id: str = ""
 
     @property
     def size_mb(self) -> float:
@@ -82,6 +85,19 @@ def buildx_available() -> bool:
     except CommandFailed:
         return False
     return True
+
+
+@cache
+def buildkit_version() -> str:
+    """The BuildKit version inside the engine's default builder, e.g. `v0.25.1` ("" without buildx)."""
+    try:
+        output = proc.run(["docker", "buildx", "inspect", "default"], timeout=30).output
+    except CommandFailed:
+        return ""
+    for line in output.splitlines():
+        if line.strip().startswith("BuildKit version:"):
+            return line.split(":", 1)[1].strip()
+    return ""
 
 
 def default_tag(context: Path, dockerfile: str) -> str:
@@ -161,7 +177,16 @@ def build(
     seconds = time.monotonic() - started
     image = docker_client.images.get(image_id)  # the engine just answered: no second ping
     steps = buildkit_steps(lines) if builder == BUILDKIT else classic_steps(lines)
-    result = BuildResult(ref, image.id, int(image.attrs["Size"]), seconds, steps, "\n".join(lines), builder)
+    result = BuildResult(
+        ref,
+        image.id,
+        images.unpacked_bytes(image),
+        seconds,
+        steps,
+        "\n".join(lines),
+        builder,
+        images.platform_digest(image, platform),
+    )
     live.close(result.summary())
     return result
 
@@ -360,4 +385,4 @@ def buildx(args: Sequence[str], *, timeout: float = 600) -> str:
     return proc.run(["docker", "buildx", *args], timeout=timeout).output
 
 
-__all__ = ["BUILDKIT", "CLASSIC", "BuildResult", "build", "buildx", "buildx_available"]
+__all__ = ["BUILDKIT", "CLASSIC", "BuildResult", "build", "buildkit_version", "buildx", "buildx_available"]

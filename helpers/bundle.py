@@ -25,6 +25,7 @@ from docker.errors import APIError, ImageNotFound
 from . import bases, engine, proc
 from .catalog import SCRATCH
 from .errors import WorkbookError
+from .images import unpacked_bytes
 from .labels import IMAGE_LABEL, learner
 
 IMAGES_MEMBER, MANIFEST_MEMBER, FORMAT = "images.tar", "kit.json", 1
@@ -69,7 +70,7 @@ def save_kit(path: str | Path, refs: list[str] | None = None, say: Say = print) 
                 f"Cannot put {ref} into the kit: it is not on this engine",
                 hint="build or pull it first, or leave it out",
             ) from None
-        images.append(KitImage(ref, str(image.id), str(image.attrs.get("Architecture", "")), int(image.attrs["Size"])))
+        images.append(KitImage(ref, str(image.id), str(image.attrs.get("Architecture", "")), unpacked_bytes(image)))
     target = Path(path)
     total = sum(image.size for image in images)
     say(f"Saving {len(images)} images ({total / 1e6:,.0f} MB before layer sharing) to {target}")

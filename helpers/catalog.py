@@ -29,6 +29,10 @@ GOLANG = "golang:1.27-trixie"
 BUSYBOX = "busybox:1.37"
 DISTROLESS = "gcr.io/distroless/static-debian13"
 DISTROLESS_NONROOT = "gcr.io/distroless/static-debian13:nonroot"
+# registry:3 is the current major, but no honest stand-in of it can be made offline: Debian
+# (through its testing suite, forky) packages Distribution 2.8.3 only, and registry 3 ships as
+# a Docker Hub image or as Go source, neither reachable here (no registry, no Go module proxy).
+# registry:2 (2.8.3, still published) stays, so the stand-in and a pulled image are the same.
 REGISTRY = "registry:2"
 ALPINE = "alpine:3.23"
 SCRATCH = "scratch"

@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("doctor", help="what the workbook can do here (exit 1 when it can't run)")
     base = commands.add_parser("bases", help="pull every catalog base, or build stand-ins offline")
     base.add_argument("refs", nargs="*", help="only these catalog references")
+    base.add_argument("--copy-to", metavar="HOST", help="then move the bases to the engine at HOST (save | load)")
     clean = commands.add_parser("cleanup", help="remove what the workbook created, nothing else")
     clean.add_argument(
         "--include-bases", action="store_true", help="also remove stand-in base images (they take minutes to rebuild)"
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bases":
             results = bases.ensure_bases(only=args.refs or None)
             missing = [r.ref for r in results if r.state == bases.MISSING]
+            if args.copy_to and not missing:
+                bases.copy_to(args.copy_to)
             return 1 if missing else 0
         if args.command == "bundle":
             if args.action == "save":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import bases, engine, platforms
-from .build import buildx_available
+from . import images as images_module
+from .build import buildkit_version, buildx_available
 from .errors import WorkbookError
+from .labels import IMAGE_LABEL, STANDIN_LABEL
 from .replay.session import live_only
 from .replay.store import recordings
 
@@ -47,15 +50,18 @@ def _checks() -> list[Check]:
             f"Docker {info.version} (API {info.api_version}), {where} at {info.host}, {info.os}, {info.arch}",
         )
     )
+    rows.append(_current(info.version))
+    rows.append(_store(info.image_store))
     rows.append(
         Check(
             "buildx",
             OK if buildx_available() else WARN,
-            "docker buildx present: BuildKit builds"
+            f"docker buildx present, BuildKit {_buildkit_text(info.version)}: BuildKit builds"
             if buildx_available()
             else "no buildx plugin: classic builds only (BuildKit lessons skip)",
         )
     )
+    rows.append(_host_arch(info.arch))
     runnable = platforms.runnable()
     rows.append(Check("platforms", OK if len(runnable) > 1 else WARN, ", ".join(runnable)))
     online = bases.registry_answers()
@@ -81,7 +87,108 @@ def _checks() -> list[Check]:
             )
         )
     rows.append(_disk(Path(info.root_dir) if not info.remote else Path.home()))
+    rows.extend(_workbook_space())
     return rows
+
+
+# Written by scripts/setup-engine.sh when it installed and started the engine.
+SETUP_STATE = Path("/var/lib/workbook-engine/engine.json")
+SECOND_STORE_HOST = "unix:///run/workbook-second/docker.sock"
+
+
+def setup_state() -> dict[str, object]:
+    """What the workbook's set-up installed ({} when it did not install the engine)."""
+    try:
+        state = json.loads(SETUP_STATE.read_text()[:4096])
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _current(version: str) -> Check:
+    state = setup_state()
+    major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
+    installed = (
+        f"; installed by the set-up from Debian {state.get('suite')}: docker {state.get('docker')}, "
+        f"buildx {state.get('buildx')}, containerd {state.get('containerd')}"
+        if state
+        else ""
+    )
+    if state.get("fallback") is True:
+        return Check("engine age", WARN, "the set-up fell back to an older engine" + installed)
+    if major >= 28:
+        return Check("engine age", OK, f"Docker {major}: current (the lessons are written for 28 and later){installed}")
+    return Check(
+        "engine age",
+        WARN,
+        f"Docker {major or version} is older than the 28+ the lessons assume: some BuildKit features "
+        f"will be refused (the lesson says so){installed}",
+    )
+
+
+def _store(store: str) -> Check:
+    if store == engine.CONTAINERD:
+        return Check(
+            "image store",
+            OK,
+            "containerd image store (Docker Desktop's and Engine 29's default): image ids are manifest "
+            "digests, one image can hold several platforms, attestations are kept",
+        )
+    return Check(
+        "image store",
+        OK,
+        "classic image store (overlay2): image ids are config digests, one platform per image; "
+        "lessons say where the containerd store differs",
+    )
+
+
+def _buildkit_text(engine_version: str) -> str:
+    version = buildkit_version()
+    if not version or version.startswith("v0.0.0"):
+        return f"bundled with Docker {engine_version} (this build does not stamp its version)"
+    return version
+
+
+def _host_arch(arch: str) -> Check:
+    native = {"x86_64": "amd64", "aarch64": "arm64"}.get(arch, arch)
+    other = "arm64" if native == "amd64" else "amd64"
+    return Check("host platform", OK, f"linux/{native}: the other platform in the multi-arch lesson is linux/{other}")
+
+
+def _workbook_space() -> list[Check]:
+    """Space the workbook's images take, on this engine and on the set-up's second store."""
+    rows = []
+    for label, host in (("this store", None), ("second store", SECOND_STORE_HOST)):
+        try:
+            client = engine.client() if host is None else _other_client(host)
+            if client is None:
+                continue
+            store = engine._store_of(client.info())
+            images = client.images.list(filters={"label": IMAGE_LABEL}) + client.images.list(
+                filters={"label": STANDIN_LABEL}
+            )
+            unique = {image.id: images_module.unpacked_bytes(image) for image in images}
+            rows.append(
+                Check(
+                    f"workbook space ({label})",
+                    OK,
+                    f"{store} store: {len(unique)} workbook images, {sum(unique.values()) / 1e9:.1f} GB "
+                    "(unpacked; shared layers count once per image)",
+                )
+            )
+        except Exception as exc:  # a second engine that went away is not an error of the doctor
+            if host is None:
+                raise
+            rows.append(Check(f"workbook space ({label})", WARN, f"not measured: {type(exc).__name__}"))
+    return rows
+
+
+def _other_client(host: str):  # type: ignore[no-untyped-def]
+    import docker
+
+    if not Path(host.removeprefix("unix://")).exists():
+        return None
+    return docker.DockerClient(base_url=host, timeout=10)
 
 
 def _replay_check() -> Check:

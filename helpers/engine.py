@@ -16,6 +16,8 @@ from .errors import EngineUnavailable
 
 _client: docker.DockerClient | None = None
 
+CONTAINERD, CLASSIC = "containerd", "classic"
+
 START_HINT = (
     "start a Docker engine: on Linux run `make lab` (it installs and starts one) or "
     "`sudo dockerd &`; on macOS/Windows start Docker Desktop; for a remote engine set "
@@ -34,6 +36,7 @@ class EngineInfo:
     remote: bool
     storage_driver: str
     root_dir: str
+    image_store: str = CLASSIC  # CONTAINERD or CLASSIC: where images are kept (see image_store())
 
 
 def docker_host() -> str:
@@ -105,7 +108,25 @@ def info() -> EngineInfo:
         remote=not (host.startswith("unix://") or host.startswith("npipe://")),
         storage_driver=str(details.get("Driver", "?")),
         root_dir=str(details.get("DockerRootDir", "?")),
+        image_store=_store_of(details),
     )
+
+
+def _store_of(details: dict[str, object]) -> str:
+    status = details.get("DriverStatus") or []
+    snapshotter = any(
+        isinstance(pair, list) and pair[:1] == ["driver-type"] and "snapshotter" in str(pair[-1]) for pair in status
+    )
+    return CONTAINERD if snapshotter else CLASSIC
+
+
+def image_store() -> str:
+    """`containerd` (Docker Desktop since 4.34, Engine 29's default) or `classic` (overlay2 graph driver).
+
+    The two keep images differently: on the containerd store an image id is the digest of its
+    manifest (or index) and `size` counts the compressed layers it holds; on the classic store
+    the id is the digest of its config and `size` counts the unpacked layers."""
+    return _store_of(client().info())
 
 
 def native_platform() -> str:

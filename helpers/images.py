@@ -25,7 +25,47 @@ def get(ref: str) -> Image:
 
 
 def size_mb(ref: str) -> float:
-    return float(get(ref).attrs["Size"]) / 1e6
+    return unpacked_bytes(get(ref)) / 1e6
+
+
+def unpacked_bytes(image: Image) -> int:
+    """The image's size unpacked on disk, the same quantity on both image stores.
+
+    The classic store's `Size` is that size. The containerd store's `Size` counts the
+    compressed layers it holds (what a pull downloads); its unpacked size per platform is in
+    the manifest summaries (API 1.48+), read here for the engine's own platform."""
+    manifest = _platform_manifest(image)
+    unpacked = ((manifest.get("ImageData") or {}).get("Size") or {}).get("Unpacked") if manifest else None
+    return unpacked if isinstance(unpacked, int) else int(image.attrs["Size"])
+
+
+def platform_digest(image: Image | str, platform: str | None = None) -> str:
+    """The digest that names one platform's image content, stable for the same content on both stores.
+
+    Classic store: the image id, which is the digest of the image's config. containerd store:
+    the digest of the platform's manifest (which names the config and layers by digest); the
+    image id there is the digest of an index that can also hold attestations, so it changes
+    whenever an attestation does (e.g. the provenance a rebuild from cache records)."""
+    if isinstance(image, str):
+        image = get(image)
+    manifest = _platform_manifest(image, platform)
+    return str(manifest["ID"]) if manifest else str(image.id)
+
+
+def _platform_manifest(image: Image, platform: str | None = None) -> dict[str, Any] | None:
+    """The containerd store's summary of the image's manifest for `platform` (default: the
+    engine's own); None on the classic store, which keeps no manifests."""
+    if "Descriptor" not in image.attrs:
+        return None
+    api = image.client.api if image.client is not None else engine.client().api
+    response = api._get(api._url("/images/{0}/json", image.id), params={"manifests": "1"})
+    listed = api._result(response, json=True).get("Manifests") or []
+    manifests = [m for m in listed if m.get("Kind") == "image" and m.get("Available")]
+    wanted = (platform or engine.native_platform()).split("/")[1]
+    for manifest in manifests:
+        if ((manifest.get("ImageData") or {}).get("Platform") or {}).get("architecture") == wanted:
+            return dict(manifest)
+    return dict(manifests[0]) if manifests else None
 
 
 def table(refs: Iterable[str]) -> pd.DataFrame:
@@ -37,7 +77,7 @@ def table(refs: Iterable[str]) -> pd.DataFrame:
             {
                 "image": ref,
                 "id": image.short_id.removeprefix("sha256:"),
-                "size_mb": round(image.attrs["Size"] / 1e6, 1),
+                "size_mb": round(unpacked_bytes(image) / 1e6, 1),
                 "layers": len(image.attrs["RootFS"].get("Layers", [])),
                 # The label is inherited by images built on a stand-in: only the base itself is one.
                 "stand-in": (image.labels or {}).get(STANDIN_LABEL) in {ref, *image.tags},

@@ -150,6 +150,48 @@ def stream_bytes(command: list[str], *, what: str = "", chunk: int = 1 << 20) ->
         process.stderr.close()
 
 
+def pipe(first: list[str], second: list[str], *, timeout: float = 600, what: str = "", hint: str = "") -> None:
+    """Run `first | second` (both lists, no shell); either failing raises CommandFailed."""
+    log.info("$ %s | %s", shlex.join(first), shlex.join(second))
+    try:
+        producer = subprocess.Popen(first, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise _not_installed(first, hint) from None
+    assert producer.stdout is not None and producer.stderr is not None
+    try:
+        try:
+            consumer = subprocess.run(second, stdin=producer.stdout, capture_output=True, timeout=timeout, check=False)
+        except FileNotFoundError:
+            raise _not_installed(second, hint) from None
+        except subprocess.TimeoutExpired:
+            raise CommandFailed(
+                (what or "A pipeline failed") + f" (no answer within {timeout:.0f} s)",
+                command=[*first, "|", *second],
+                exit_code=None,
+                output_tail="",
+                hint=hint,
+            ) from None
+        producer.stdout.close()
+        produced = producer.wait(timeout=60)
+        for command, code, errors in (
+            (first, produced, producer.stderr.read()),
+            (second, consumer.returncode, consumer.stderr + consumer.stdout),
+        ):
+            if code != 0:
+                raise CommandFailed(
+                    what or f"`{shlex.join(command[:3])}` failed",
+                    command=command,
+                    exit_code=code,
+                    output_tail=tail(errors.decode(errors="replace")),
+                    hint=hint,
+                )
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+            producer.wait()
+        producer.stderr.close()
+
+
 def _not_installed(command: list[str], hint: str = "") -> CommandFailed:
     return CommandFailed(
         f"The program `{command[0]}` is not installed",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import secrets
 import shutil
 import tarfile
@@ -219,6 +220,34 @@ class LocalRegistry:
                 shutil.rmtree(env["DOCKER_CONFIG"], ignore_errors=True)
         return {"manifest": json.loads(raw), "digest": json.loads(digest.strip().splitlines()[-1])}
 
+    def platform_images(self, name: str, tag: str) -> dict[str, str]:
+        """The per-platform image manifests under name:tag, `{"linux/amd64": digest, ...}`.
+
+        A single image gives one entry. An index gives one per platform and leaves out the
+        attestation manifests (provenance, SBOM) that the containerd image store pushes beside
+        each image: they have no platform of their own (`unknown/unknown`)."""
+        found = self.inspect_raw(name, tag)
+        manifest = found["manifest"]
+        if "manifests" not in manifest:
+            config = self.get_json(
+                f"/v2/{name}/blobs/{manifest['config']['digest']}", accept=manifest["config"]["mediaType"]
+            )
+            return {f"{config['os']}/{config['architecture']}": found["digest"]}
+        return {
+            f"{m['platform']['os']}/{m['platform']['architecture']}": m["digest"]
+            for m in manifest["manifests"]
+            if (m.get("annotations") or {}).get("vnd.docker.reference.type") != "attestation-manifest"
+        }
+
+    def attestations(self, name: str, tag: str) -> list[dict[str, Any]]:
+        """The attestation manifests an index under name:tag carries (empty for a single image)."""
+        manifest = self.inspect_raw(name, tag)["manifest"]
+        return [
+            m
+            for m in manifest.get("manifests", [])
+            if (m.get("annotations") or {}).get("vnd.docker.reference.type") == "attestation-manifest"
+        ]
+
     def push(self, local_ref: str, name: str, tag: str = "latest") -> str:
         """Tag `local_ref` as HOST/name:tag, push it, and return the pushed digest."""
         target = self.ref(name, tag)
@@ -228,7 +257,11 @@ class LocalRegistry:
         for event in client.images.push(target, stream=True, decode=True, auth_config=self._auth()):
             if "error" in event:
                 raise _push_error(target, event["error"], self.logged_in)
+            # The classic store reports the digest in `aux`; the containerd store only in the
+            # closing status line "TAG: digest: sha256:... size: N".
             digest = event.get("aux", {}).get("Digest", digest)
+            found = _PUSHED_DIGEST.search(str(event.get("status", "")))
+            digest = found.group(1) if found and not digest else digest
         return digest
 
     def pull(self, name: str, tag_or_digest: str = "latest", platform: str | None = None) -> str:
@@ -244,6 +277,9 @@ class LocalRegistry:
                 hint="log in first (registry.login()), and check the name and tag",
             ) from None
         return str(image.id)
+
+
+_PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 
 
 def _push_error(target: str, message: str, logged_in: bool) -> RegistryError:

@@ -18,12 +18,19 @@ def engine_ready() -> bool:
     return wb.engine_available()
 
 
+def _is_notebook(item: pytest.Item) -> bool:
+    return item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every notebook cell runs on the engine: `-m engine` (the second image store's pass) selects them."""
+    for item in items:
+        if _is_notebook(item):
+            item.add_marker(pytest.mark.engine)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if (
-        item.get_closest_marker("engine") is None
-        and not item.nodeid.endswith(".ipynb")
-        and ".ipynb::" not in item.nodeid
-    ):
+    if item.get_closest_marker("engine") is None and not _is_notebook(item):
         return
     if wb.engine_available():
         return

@@ -26,8 +26,8 @@ from .store import Recording
 ENGINE_CALLS: dict[str, tuple[str, ...]] = {
     "helpers.build": ("build", "buildx", "buildx_available"),
     "helpers.run": ("run", "run_once", "free_port"),
-    "helpers.engine": ("client", "available", "info", "native_platform"),
-    "helpers.images": ("get", "size_mb", "table", "history", "layers", "config", "config_table"),
+    "helpers.engine": ("client", "available", "info", "native_platform", "image_store"),
+    "helpers.images": ("get", "size_mb", "platform_digest", "table", "history", "layers", "config", "config_table"),
     "helpers.bases": ("ensure_bases", "status", "statuses", "registry_answers", "present_refs"),
     "helpers.cleanup": ("cleanup",),
     "helpers.platforms": ("emulated", "runnable"),
