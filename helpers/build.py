@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+import docker.errors
 import pandas as pd
 from docker.errors import APIError
 
@@ -175,7 +176,12 @@ def build(
             )
         raise
     seconds = time.monotonic() - started
-    image = docker_client.images.get(image_id)  # the engine just answered: no second ping
+    try:
+        image = docker_client.images.get(image_id)  # the engine just answered: no second ping
+    except docker.errors.ImageNotFound:
+        # The containerd store can report an id it does not keep under that name (an image with
+        # no layer at all, wrapped in an index with its attestation): the tag just built is it.
+        image = docker_client.images.get(ref)
     steps = buildkit_steps(lines) if builder == BUILDKIT else classic_steps(lines)
     result = BuildResult(
         ref,

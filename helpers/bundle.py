@@ -25,7 +25,7 @@ from docker.errors import APIError, ImageNotFound
 from . import bases, engine, proc
 from .catalog import SCRATCH
 from .errors import WorkbookError
-from .images import unpacked_bytes
+from .images import existing, unpacked_bytes
 from .labels import IMAGE_LABEL, learner
 
 IMAGES_MEMBER, MANIFEST_MEMBER, FORMAT = "images.tar", "kit.json", 1
@@ -52,7 +52,7 @@ class KitImage:
 def default_refs() -> list[str]:
     """Every present catalog base, plus the images this learner built from the apps."""
     refs = sorted(bases.present_refs() - {SCRATCH})
-    for image in engine.client().images.list(filters={"label": f"{IMAGE_LABEL}={learner()}"}):
+    for image in existing(filters={"label": f"{IMAGE_LABEL}={learner()}"}):
         refs += [tag for tag in image.tags if not tag.startswith(("127.0.0.1:", "localhost:"))]
     return refs
 
@@ -61,7 +61,7 @@ def save_kit(path: str | Path, refs: list[str] | None = None, say: Say = print) 
     """Write every image in `refs` (default: default_refs()) into one kit file."""
     client = engine.client()
     refs = refs or default_refs()
-    images = []
+    images, stored = [], 0
     for ref in refs:
         try:
             image = client.images.get(ref)
@@ -71,12 +71,14 @@ def save_kit(path: str | Path, refs: list[str] | None = None, say: Say = print) 
                 hint="build or pull it first, or leave it out",
             ) from None
         images.append(KitImage(ref, str(image.id), str(image.attrs.get("Architecture", "")), unpacked_bytes(image)))
+        # What `docker save` writes is the image as its store keeps it: unpacked layers on the
+        # classic store, compressed ones on the containerd store. `Size` is that on both.
+        stored += int(image.attrs.get("Size") or 0)
     target = Path(path)
-    total = sum(image.size for image in images)
-    say(f"Saving {len(images)} images ({total / 1e6:,.0f} MB before layer sharing) to {target}")
+    say(f"Saving {len(images)} images ({stored / 1e6:,.0f} MB as stored, before layer sharing) to {target}")
     with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".kit-", suffix=".tar") as spool:
         digest = hashlib.sha256()
-        progress = _Progress("saving", total, say)
+        progress = _Progress("saving", stored, say)
         for chunk in _save_stream(refs):
             spool.write(chunk)
             digest.update(chunk)
@@ -147,7 +149,8 @@ def load_kit(path: str | Path, say: Say = print) -> list[str]:
             hint=f"ask for a kit saved on a {wanted} machine",
         )
     client = engine.client()
-    before = {image.id for image in client.images.list(all=True)}
+    # One listing call, no inspect per image: no race with images others delete meanwhile.
+    before = {str(image["Id"]) for image in client.api.images(all=True)}
     try:
         with tarfile.open(path, "r|") as kit:
             for member in kit:

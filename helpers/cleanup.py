@@ -16,6 +16,7 @@ from docker.errors import APIError, NotFound
 from docker.models.images import Image
 
 from . import engine
+from .images import existing
 from .labels import IMAGE_LABEL, OBJECT_LABEL, REF_LABEL, STANDIN_LABEL, learner
 
 LOCAL_REGISTRY_PREFIXES = ("127.0.0.1:", "localhost:")
@@ -61,7 +62,7 @@ def cleanup(*, include_bases: bool = False, who: str | None = None) -> Removed:
         _quietly(lambda t=target: client.images.remove(t))
         removed.images.append(ref if ref in image.tags else image.short_id)
     if include_bases:
-        for image in client.images.list(filters={"label": STANDIN_LABEL}):
+        for image in existing(filters={"label": STANDIN_LABEL}):
             if image.labels.get(STANDIN_LABEL) in _base_names(image.tags):
                 _quietly(lambda i=image: client.images.remove(i.id, force=True))
                 removed.images.append(image.tags[0] if image.tags else image.short_id)
@@ -69,8 +70,7 @@ def cleanup(*, include_bases: bool = False, who: str | None = None) -> Removed:
 
 
 def _workbook_images(who: str) -> list[Image]:
-    client = engine.client()
-    images = client.images.list(all=False, filters={"label": f"{IMAGE_LABEL}={who}"})
+    images = existing(filters={"label": f"{IMAGE_LABEL}={who}"})
     ours = []
     for image in images:
         ref = (image.labels or {}).get(REF_LABEL, "")

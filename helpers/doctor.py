@@ -6,11 +6,12 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import docker
 import pandas as pd
 
 from . import bases, engine, platforms
-from . import images as images_module
 from .build import buildkit_version, buildx_available
 from .errors import WorkbookError
 from .labels import IMAGE_LABEL, STANDIN_LABEL
@@ -164,16 +165,16 @@ def _workbook_space() -> list[Check]:
             if client is None:
                 continue
             store = engine._store_of(client.info())
-            images = client.images.list(filters={"label": IMAGE_LABEL}) + client.images.list(
-                filters={"label": STANDIN_LABEL}
-            )
-            unique = {image.id: images_module.unpacked_bytes(image) for image in images}
+            sizes: dict[str, int] = {}
+            for wanted in (IMAGE_LABEL, STANDIN_LABEL):
+                for summary in _image_summaries(client, wanted):
+                    sizes[summary["Id"]] = _unpacked(summary)
             rows.append(
                 Check(
                     f"workbook space ({label})",
                     OK,
-                    f"{store} store: {len(unique)} workbook images, {sum(unique.values()) / 1e9:.1f} GB "
-                    "(unpacked; shared layers count once per image)",
+                    f"{store} store: {len(sizes)} workbook images, {sum(sizes.values()) / 1e9:.1f} GB unpacked "
+                    "(added up: layers two images share count in each)",
                 )
             )
         except Exception as exc:  # a second engine that went away is not an error of the doctor
@@ -183,9 +184,25 @@ def _workbook_space() -> list[Check]:
     return rows
 
 
-def _other_client(host: str):  # type: ignore[no-untyped-def]
-    import docker
+def _image_summaries(client: docker.DockerClient, label: str) -> list[dict[str, Any]]:
+    """One listing call (no per-image inspect that an image removed meanwhile would fail)."""
+    api = client.api
+    params = {"filters": json.dumps({"label": [label]}), "manifests": "1"}
+    return list(api._result(api._get(api._url("/images/json"), params=params), json=True))
 
+
+def _unpacked(summary: dict[str, Any]) -> int:
+    """Unpacked bytes: the classic store's Size, or the containerd store's per-platform sizes."""
+    manifests = summary.get("Manifests") or []
+    unpacked = [
+        ((m.get("ImageData") or {}).get("Size") or {}).get("Unpacked", 0)
+        for m in manifests
+        if m.get("Kind") == "image" and m.get("Available")
+    ]
+    return int(sum(unpacked)) if manifests else int(summary.get("Size", 0))
+
+
+def _other_client(host: str) -> docker.DockerClient | None:
     if not Path(host.removeprefix("unix://")).exists():
         return None
     return docker.DockerClient(base_url=host, timeout=10)

@@ -190,3 +190,17 @@ def config(ref: str) -> dict[str, Any]:
 
 def config_table(ref: str) -> pd.DataFrame:
     return pd.DataFrame([{"field": key, "value": value} for key, value in config(ref).items() if key != "Labels"])
+
+
+def existing(*, filters: dict[str, Any] | None = None, all: bool = False) -> list[Image]:
+    """`client.images.list()` without its race: the SDK lists, then inspects each image, and an
+    image that another kernel or learner removes in between fails the whole call with a 404.
+    Images that vanish meanwhile are left out instead."""
+    client = engine.client()
+    found = []
+    for summary in client.api.images(all=all, filters=filters):
+        try:
+            found.append(client.images.get(summary["Id"]))
+        except ImageNotFound:
+            continue
+    return found

@@ -134,6 +134,32 @@ class LocalRegistry:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
+    def manifest(self, name: str, reference: str = "latest") -> dict[str, Any]:
+        """`GET /v2/NAME/manifests/REFERENCE` (a tag or a digest), accepting every kind the
+        engine accepts: what the reference names, an image manifest or an index.
+
+        A push from the classic store stores an image manifest. A push from the containerd
+        store stores the local image as it is: an index when BuildKit attached an attestation
+        (it does by default), listing the image's manifest and the attestation's."""
+        return dict(self.get_json(f"/v2/{name}/manifests/{reference}", accept=", ".join(MANIFEST_TYPES)))
+
+    def image_manifest(self, name: str, reference: str = "latest", platform: str | None = None) -> dict[str, Any]:
+        """The image manifest (config and layers) that a pull of NAME:REFERENCE for `platform`
+        (default: the engine's own) gets: the manifest itself, or the platform's entry of an index."""
+        found = self.manifest(name, reference)
+        if "manifests" not in found:
+            return found
+        wanted = (platform or engine.native_platform()).split("/")
+        images = [m for m in found["manifests"] if not _is_attestation(m)]
+        for entry in images:
+            if [entry.get("platform", {}).get(key) for key in ("os", "architecture")] == wanted[:2]:
+                return self.image_manifest(name, entry["digest"], platform)
+        raise RegistryError(
+            f"{self.host}/{name}:{reference} has no image for {'/'.join(wanted)}",
+            detail="platforms: " + ", ".join(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in images),
+            hint="pass platform= one of those",
+        )
+
     def catalog(self) -> list[str]:
         return list(self.get_json("/v2/_catalog").get("repositories", []))
 
@@ -236,20 +262,22 @@ class LocalRegistry:
         return {
             f"{m['platform']['os']}/{m['platform']['architecture']}": m["digest"]
             for m in manifest["manifests"]
-            if (m.get("annotations") or {}).get("vnd.docker.reference.type") != "attestation-manifest"
+            if not _is_attestation(m)
         }
 
     def attestations(self, name: str, tag: str) -> list[dict[str, Any]]:
         """The attestation manifests an index under name:tag carries (empty for a single image)."""
         manifest = self.inspect_raw(name, tag)["manifest"]
-        return [
-            m
-            for m in manifest.get("manifests", [])
-            if (m.get("annotations") or {}).get("vnd.docker.reference.type") == "attestation-manifest"
-        ]
+        return [m for m in manifest.get("manifests", []) if _is_attestation(m)]
 
     def push(self, local_ref: str, name: str, tag: str = "latest") -> str:
-        """Tag `local_ref` as HOST/name:tag, push it, and return the pushed digest."""
+        """Tag `local_ref` as HOST/name:tag, push it, and return the digest the registry stores it under.
+
+        From the classic store: the digest of the image manifest the push writes (the image id
+        is another digest, that of the image's config). From the containerd store: the local
+        image id, since the push sends the image as it is kept (an index, with the attestation
+        BuildKit attached); where the local index lacks some platforms' content (a base pulled
+        for one platform), the digest of the one platform's manifest the engine pushes instead."""
         target = self.ref(name, tag)
         client = engine.client()
         client.images.get(local_ref).tag(target)
@@ -280,6 +308,21 @@ class LocalRegistry:
 
 
 _PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+
+# Every kind of manifest a registry may hold under a tag: an index (OCI, or Docker's manifest
+# list) first, then an image manifest (OCI, or Docker's v2). A registry answers a request that
+# does not accept the kind it holds with 404 "manifest unknown".
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+
+
+def _is_attestation(entry: dict[str, Any]) -> bool:
+    """An index entry for an attestation manifest (provenance, SBOM), not an image."""
+    return (entry.get("annotations") or {}).get("vnd.docker.reference.type") == "attestation-manifest"
 
 
 def _push_error(target: str, message: str, logged_in: bool) -> RegistryError:

@@ -81,13 +81,84 @@ def load(path: str | Path) -> list[str]:
 
 
 def contents(path: str | Path) -> list[dict[str, Any]]:
-    """The members of a saved archive: name, size and what each one is."""
-    rows = []
+    """The members of a saved archive: name, size and what each one is.
+
+    Kinds are found the way `docker load` finds them, by following the archive's own
+    references: index.json (an OCI image layout) names indexes and manifests, a manifest
+    names its config and layers (with their media types: plain `tar` from the classic store,
+    `tar.gz` from the containerd store, which saves layers as compressed as it keeps them),
+    and manifest.json (Docker's older format) names the same config and layers again."""
     with tarfile.open(path) as archive:
-        for member in archive.getmembers():
-            if member.isfile():
-                rows.append({"member": member.name, "bytes": member.size, "kind": _kind(archive, member)})
-    return rows
+        files = {member.name: member for member in archive.getmembers() if member.isfile()}
+        kinds = _kinds(archive, files)
+    return [{"member": name, "bytes": member.size, "kind": kinds.get(name, "other")} for name, member in files.items()]
+
+
+_TOP_LEVEL = ("index.json", "oci-layout", "manifest.json", "repositories")
+_INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
+_ATTESTATION = "attestation-manifest"
+
+
+def _kinds(archive: tarfile.TarFile, files: dict[str, tarfile.TarInfo]) -> dict[str, str]:
+    kinds = {name: "layout" for name in _TOP_LEVEL if name in files}
+
+    def blob(digest: str) -> str:
+        return "blobs/" + digest.replace(":", "/", 1)
+
+    def load(name: str) -> Any:
+        stream = archive.extractfile(files[name])
+        return json.load(stream) if stream else {}
+
+    def walk(descriptor: dict[str, Any], attestation: bool = False) -> None:
+        name = blob(str(descriptor.get("digest", "")))
+        if name not in files or name in kinds:
+            return  # a platform the engine did not have, or a blob reached twice
+        document = load(name)
+        if descriptor.get("mediaType") in _INDEX_TYPES or "manifests" in document:
+            kinds[name] = "image index"
+            for child in document.get("manifests", []):
+                walk(child, (child.get("annotations") or {}).get("vnd.docker.reference.type") == _ATTESTATION)
+            return
+        kinds[name] = "attestation manifest" if attestation else "manifest"
+        config = blob(str((document.get("config") or {}).get("digest", "")))
+        if config in files:
+            kinds[config] = "attestation config" if attestation else "image config"
+        for layer in document.get("layers", []):
+            layer_name = blob(str(layer.get("digest", "")))
+            if layer_name in files:
+                kinds[layer_name] = "attestation" if attestation else _layer_kind(str(layer.get("mediaType", "")))
+
+    if "index.json" in files:
+        for descriptor in load("index.json").get("manifests", []):
+            walk(descriptor)
+    if "manifest.json" in files:  # Docker's older format: also the only one before Docker 25
+        for entry in load("manifest.json"):
+            kinds.setdefault(entry["Config"], "image config")
+            for layer in entry.get("Layers", []):
+                if layer in files and layer not in kinds:
+                    kinds[layer] = _sniffed_layer_kind(archive, files[layer])
+    for name in files:
+        if name not in kinds and name.startswith("blobs/"):
+            kinds[name] = "legacy layer metadata"  # the older format's per-layer JSON files
+    return kinds
+
+
+def _layer_kind(media_type: str) -> str:
+    if media_type.endswith(("gzip", "tar.gz")):
+        return "layer (tar.gz)"
+    if media_type.endswith("zstd"):
+        return "layer (tar.zst)"
+    return "layer (tar)"
+
+
+def _sniffed_layer_kind(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    stream = archive.extractfile(member)
+    head = stream.read(4) if stream else b""
+    if head.startswith(b"\x1f\x8b"):
+        return "layer (tar.gz)"
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return "layer (tar.zst)"
+    return "layer (tar)"
 
 
 def read_json(path: str | Path, member: str) -> Any:
@@ -96,16 +167,3 @@ def read_json(path: str | Path, member: str) -> Any:
         if stream is None:
             raise InvalidInput(f"{member} is not a file in {path}")
         return json.load(stream)
-
-
-def _kind(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
-    if member.name in ("manifest.json", "index.json", "oci-layout", "repositories"):
-        return "index"
-    stream = archive.extractfile(member)
-    head = stream.read(512) if stream else b""
-    if head.startswith(b"{"):
-        text = head.decode(errors="replace")
-        if '"architecture"' in text or '"rootfs"' in text:
-            return "image config"
-        return "manifest"
-    return "layer (tar)"

@@ -33,7 +33,10 @@ def dockerfile_texts() -> list[tuple[str, str]]:
     for notebook in NOTEBOOKS.glob("*.ipynb"):
         cells = json.loads(notebook.read_text())["cells"]
         for number, cell in enumerate(cells):
-            found.append((f"{notebook.name} cell {number}", "".join(cell["source"])))
+            text = "".join(cell["source"])
+            if cell["cell_type"] == "markdown":  # prose may start a line with "from"; code blocks count
+                text = "\n".join(re.findall(r"```[^\n]*\n(.*?)```", text, flags=re.DOTALL))
+            found.append((f"{notebook.name} cell {number}", text))
     return found
 
 

@@ -45,6 +45,25 @@ def test_push_then_pull_by_digest_gives_the_same_image(registry: LocalRegistry, 
     assert registry.pull("wb/app", digest) == wb.images.get(image).id
 
 
+def test_manifest_reads_what_the_tag_names_on_either_store(registry: LocalRegistry, image: str) -> None:
+    registry.login()
+    digest = registry.push(image, "wb/app", "1.0")
+    local = wb.images.get(image)
+    named = registry.manifest("wb/app", "1.0")
+    pulled = registry.image_manifest("wb/app", "1.0")
+    assert registry.manifest("wb/app", digest) == named
+    assert len(pulled["layers"]) == len(local.attrs["RootFS"]["Layers"])
+    if wb.image_store() == wb.CONTAINERD:  # the image as it is kept: an index with an attestation
+        assert digest == local.id and named["mediaType"] == "application/vnd.oci.image.index.v1+json"
+        kinds = [(m.get("annotations") or {}).get("vnd.docker.reference.type", "image") for m in named["manifests"]]
+        assert sorted(kinds) == ["attestation-manifest", "image"]
+        with pytest.raises(RegistryError) as caught:
+            registry.image_manifest("wb/app", "1.0", platform="linux/s390x")
+        assert "has no image for linux/s390x" in str(caught.value)
+    else:  # a manifest written by the push, naming the config the image id hashes
+        assert named == pulled and pulled["config"]["digest"] == local.id != digest
+
+
 def test_registry_down_during_push_says_so(registry: LocalRegistry, image: str) -> None:
     registry.login()
     registry.container.stop(timeout=1)  # type: ignore[union-attr]

@@ -223,6 +223,7 @@ def test_replay_shows_a_banner_with_the_engine_and_date(monkeypatch: pytest.Monk
     header = read_recording(recording_path("01-images-and-layers"))
     assert "Replay mode" in html
     assert header["engine_version"] in html and header["notebook_recorded"] in html
+    assert f"{header['image_store']} image store" in html, "the banner names the recorded run's image store"
 
 
 @pytest.mark.engine

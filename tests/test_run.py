@@ -13,7 +13,9 @@ SERVE = ["python", "-m", "http.server", "8000"]
 
 
 def workbook_containers() -> list[str]:
-    return [c.name for c in wb.client().containers.list(all=True, filters={"label": OBJECT_LABEL})]
+    """This learner's workbook containers (another kernel's or learner's are not this test's)."""
+    mine = {"label": f"{OBJECT_LABEL}={wb.learner()}"}
+    return [c.name for c in wb.client().containers.list(all=True, filters=mine)]
 
 
 def test_http_container_is_published_on_loopback_only_and_removed() -> None:

@@ -48,7 +48,7 @@ def test_two_learners_run_one_notebook_at_once_and_clean_up_apart() -> None:
         assert run.returncode == 0, f"{name}'s run failed:\n{outputs[name][-3000:]}"
     client = wb.client()
     for name in runs:
-        tags = [t for image in client.images.list(filters={"label": f"{IMAGE_LABEL}={name}"}) for t in image.tags]
+        tags = [t for image in wb.images.existing(filters={"label": f"{IMAGE_LABEL}={name}"}) for t in image.tags]
         assert any(t.startswith(f"wb-{name}/hello-python:") for t in tags), tags
     done = subprocess.run(
         [sys.executable, "-m", "helpers", "cleanup"],
@@ -60,8 +60,8 @@ def test_two_learners_run_one_notebook_at_once_and_clean_up_apart() -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert not client.images.list(filters={"label": f"{IMAGE_LABEL}=ana-shared"})
-    assert client.images.list(filters={"label": f"{IMAGE_LABEL}=ben-shared"})
+    assert not wb.images.existing(filters={"label": f"{IMAGE_LABEL}=ana-shared"})
+    assert wb.images.existing(filters={"label": f"{IMAGE_LABEL}=ben-shared"})
     assert not client.containers.list(all=True, filters={"label": f"{OBJECT_LABEL}=ana-shared"})
     wb.cleanup(who="ben-shared")
-    assert not client.images.list(filters={"label": f"{IMAGE_LABEL}=ben-shared"})
+    assert not wb.images.existing(filters={"label": f"{IMAGE_LABEL}=ben-shared"})

@@ -591,8 +591,8 @@ def _load_push(folder: Path) -> PushFunction | str:
 
 def _remove_local(prefix: str) -> None:
     client = engine.client()
-    for image in client.images.list():
-        for tag in image.tags:
+    for image in client.api.images():  # one call: no race with images deleted meanwhile
+        for tag in image.get("RepoTags") or []:
             if tag.startswith(prefix):
                 with contextlib.suppress(APIError):
                     client.images.remove(tag)
@@ -600,7 +600,14 @@ def _remove_local(prefix: str) -> None:
 
 def check_hw4(work: str | Path | PushFunction | None = None, *, image: str | None = None) -> Feedback:
     """HW4: start a private registry that needs a login, call the learner's push(registry, image),
-    then pull what it returned by digest and compare image ids.
+    then pull what it returned by digest and compare it with `image`.
+
+    The comparison is by platform digest (helpers.images.platform_digest), the same on both
+    image stores: on the classic store the image id; on the containerd store the digest of
+    the engine's platform's manifest. Image ids alone would not do there: a local image is an
+    index, and a push sends only the part of it that is present (a base pulled for one
+    platform pushes as that platform's manifest), so a correct push can come back under
+    another id.
 
     `work` is the folder with push.py (default homework/hw4-push), or a push function itself.
     `image` is the image to push; by default the one the folder's Dockerfile builds."""
@@ -625,7 +632,7 @@ def check_hw4(work: str | Path | PushFunction | None = None, *, image: str | Non
             return feedback
         image = built.ref
     try:
-        image_id = str(images.get(image).id)
+        content = images.platform_digest(image)
     except WorkbookError as error:
         feedback.fail(f"the image {image} is not on this engine", error.hint or "build it first")
         return feedback
@@ -635,15 +642,16 @@ def check_hw4(work: str | Path | PushFunction | None = None, *, image: str | Non
         feedback.fail(f"the checker could not start a registry: {error.what}", error.hint or "read the message")
         return feedback
     try:
-        _push_and_pull(feedback, registry, push_function, image, image_id)
+        _push_and_pull(feedback, registry, push_function, image, content)
     finally:
         registry.stop()
     return feedback
 
 
 def _push_and_pull(
-    feedback: Feedback, registry: LocalRegistry, push_function: PushFunction, image: str, image_id: str
+    feedback: Feedback, registry: LocalRegistry, push_function: PushFunction, image: str, content: str
 ) -> None:
+    """`content` is the platform digest of `image` (see check_hw4)."""
     try:
         digest = push_function(registry, image)
     except LoginRefused as error:
@@ -696,12 +704,16 @@ def _push_and_pull(
             pulled = registry.pull(repository, digest)
         except RegistryError:
             continue
-        if pulled == image_id:
-            feedback.ok(f"pulling {repository}@{digest[:19]}… gives back the very image you pushed (same image id)")
+        pulled_content = images.platform_digest(pulled)
+        if pulled_content == content:
+            feedback.ok(
+                f"pulling {repository}@{digest[:19]}… gives back the very image you pushed "
+                f"(same content: platform digest {content[7:19]})"
+            )
         else:
             feedback.fail(
-                f"the image stored under {digest[:19]}… (id {pulled[7:19]}) is not the image you were given "
-                f"to push (id {image_id[7:19]})",
+                f"the image stored under {digest[:19]}… (platform digest {pulled_content[7:19]}) is not the image "
+                f"you were given to push (platform digest {content[7:19]})",
                 "push the `image` argument that push() receives, not another image",
             )
         return

@@ -110,6 +110,7 @@ def _engine_header() -> dict[str, Any]:
         "engine_version": engine.version,
         "api_version": engine.api_version,
         "platform": f"{engine.os}, {engine.arch}",
+        "image_store": engine.image_store,
         "learner": learner(),
     }
 
@@ -127,7 +128,8 @@ def banner_text(recording: Recording) -> str:
     return (
         "Replay mode: no Docker engine answers here, so results that need one come from a "
         f"recording of a real run on Docker Engine {h.get('engine_version', '?')} "
-        f"(API {h.get('api_version', '?')}; {h.get('platform', '?')}) made on "
+        f"(API {h.get('api_version', '?')}; {h.get('image_store', 'classic')} image store; "
+        f"{h.get('platform', '?')}) made on "
         f"{h.get('notebook_recorded', '?')}. Lint, build-context sizes and archive analysis run "
         "for real. To build for real, start an engine (see 00-start-here)."
     )
