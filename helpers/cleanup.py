@@ -54,13 +54,14 @@ def cleanup(*, include_bases: bool = False, who: str | None = None) -> Removed:
         removed.volumes.append(volume.name)
     for image in _workbook_images(who):
         ref = image.labels.get(REF_LABEL, "")
-        # Untag only the workbook's own name: a tag the learner added keeps the image alive.
-        target = ref if ref in image.tags else image.id
-        for copy in image.tags:  # copies the workbook tagged for its local registries
-            if copy.startswith(LOCAL_REGISTRY_PREFIXES):
-                _quietly(lambda t=copy: client.images.remove(t))
-        _quietly(lambda t=target: client.images.remove(t))
-        removed.images.append(ref if ref in image.tags else image.short_id)
+        # Untag only the workbook's names (its namespace wb-<learner>/ and its copies for local
+        # registries): a tag the learner added elsewhere keeps the image alive.
+        names = [tag for tag in image.tags if _workbook_tag(tag, who)]
+        for name in names:
+            _quietly(lambda t=name: client.images.remove(t))
+        if not image.tags:
+            _quietly(lambda i=image.id: client.images.remove(i))
+        removed.images.append(ref if ref in image.tags else (names[0] if names else image.short_id))
     if include_bases:
         for image in existing(filters={"label": STANDIN_LABEL}):
             if image.labels.get(STANDIN_LABEL) in _base_names(image.tags):
@@ -74,9 +75,13 @@ def _workbook_images(who: str) -> list[Image]:
     ours = []
     for image in images:
         ref = (image.labels or {}).get(REF_LABEL, "")
-        if not image.tags or ref in image.tags:
+        if not image.tags or ref in image.tags or any(tag.startswith(f"wb-{who}/") for tag in image.tags):
             ours.append(image)
     return ours
+
+
+def _workbook_tag(tag: str, who: str) -> bool:
+    return tag.startswith(f"wb-{who}/") or tag.startswith(LOCAL_REGISTRY_PREFIXES)
 
 
 def _base_names(tags: list[str]) -> set[str]:

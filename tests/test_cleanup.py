@@ -59,3 +59,20 @@ def test_cleanup_keeps_foreign_objects_and_removes_ours(foreign_objects: dict[st
             client.containers.get(mine_box.id)
     finally:
         other_learner.remove(force=True)
+
+
+def test_cleanup_removes_every_name_in_the_workbook_namespace_and_keeps_the_learners() -> None:
+    """A lesson may add a second name (`docker tag`) in the learner's namespace; a name the
+    learner gave the same image elsewhere keeps it alive."""
+    client = wb.client()
+    first = wb.build("hello-python", tag=wb.image_name("test-cleanup", "one"), quiet=True)
+    client.images.get(first.ref).tag(wb.image_name("test-cleanup", "one-v1"))
+    kept = wb.build("hello-python", tag=wb.image_name("test-cleanup", "kept"), quiet=True)
+    client.images.get(kept.ref).tag("learner-own/kept:1")
+    try:
+        wb.cleanup()
+        names = {tag for image in client.api.images() for tag in image.get("RepoTags") or []}
+        assert not {t for t in names if t.startswith(f"wb-{wb.learner()}/")}, names
+        assert "learner-own/kept:1" in names
+    finally:
+        client.images.remove("learner-own/kept:1", force=True)
