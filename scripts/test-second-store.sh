@@ -23,7 +23,7 @@ if in_ci && grep -q '"fallback": true' /var/lib/workbook-engine/engine.json; the
   exit 1
 fi
 "$PY" -m helpers bases --copy-to "$host"
-echo "second image store: $(DOCKER_HOST=$host docker info --format '{{.ServerVersion}} {{.DriverStatus}}')"
+echo "second image store: $(DOCKER_HOST=$host docker info --format '{{.ServerVersion}}, storage {{.Driver}} {{.DriverStatus}}')"
 # The tests run in the second daemon's network namespace, where its published ports are.
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo --preserve-env"
 DOCKER_HOST=$host WORKBOOK_STORE_PASS=second exec $SUDO nsenter --net="/run/netns/$netns" "$PY" -m pytest -m engine tests notebooks --nbval \
