@@ -14,6 +14,7 @@ import pandas as pd
 from . import bases, engine, platforms
 from .build import buildkit_version, buildx_available
 from .errors import WorkbookError
+from .images import manifest_unpacked_bytes
 from .labels import IMAGE_LABEL, STANDIN_LABEL
 from .replay.session import live_only
 from .replay.store import recordings
@@ -194,11 +195,7 @@ def _image_summaries(client: docker.DockerClient, label: str) -> list[dict[str, 
 def _unpacked(summary: dict[str, Any]) -> int:
     """Unpacked bytes: the classic store's Size, or the containerd store's per-platform sizes."""
     manifests = summary.get("Manifests") or []
-    unpacked = [
-        ((m.get("ImageData") or {}).get("Size") or {}).get("Unpacked", 0)
-        for m in manifests
-        if m.get("Kind") == "image" and m.get("Available")
-    ]
+    unpacked = [manifest_unpacked_bytes(m) or 0 for m in manifests if m.get("Kind") == "image" and m.get("Available")]
     return int(sum(unpacked)) if manifests else int(summary.get("Size", 0))
 
 

@@ -35,8 +35,14 @@ def unpacked_bytes(image: Image) -> int:
     compressed layers it holds (what a pull downloads); its unpacked size per platform is in
     the manifest summaries (API 1.48+), read here for the engine's own platform."""
     manifest = _platform_manifest(image)
-    unpacked = ((manifest.get("ImageData") or {}).get("Size") or {}).get("Unpacked") if manifest else None
+    unpacked = manifest_unpacked_bytes(manifest) if manifest else None
     return unpacked if isinstance(unpacked, int) else int(image.attrs["Size"])
+
+
+def manifest_unpacked_bytes(manifest: dict[str, Any]) -> int | None:
+    """The unpacked size in one of the containerd store's manifest summaries (None if absent)."""
+    unpacked = ((manifest.get("ImageData") or {}).get("Size") or {}).get("Unpacked")
+    return unpacked if isinstance(unpacked, int) else None
 
 
 def platform_digest(image: Image | str, platform: str | None = None) -> str:

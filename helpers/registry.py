@@ -23,6 +23,7 @@ from docker.errors import APIError
 from docker.models.containers import Container
 
 from . import engine, proc
+from .archive import MAX_JSON
 from .catalog import REGISTRY
 from .errors import WorkbookError
 from .labels import object_labels, object_name
@@ -132,7 +133,10 @@ class LocalRegistry:
         if accept:
             request.add_header("Accept", accept)
         with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+            body = response.read(MAX_JSON + 1)
+        if len(body) > MAX_JSON:
+            raise RegistryError(f"The registry's answer to {path} is larger than any manifest or config")
+        return json.loads(body)
 
     def manifest(self, name: str, reference: str = "latest") -> dict[str, Any]:
         """`GET /v2/NAME/manifests/REFERENCE` (a tag or a digest), accepting every kind the

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import proc
+from .archive import MAX_JSON
 from .errors import ArchiveMissing, InvalidInput
 
 COMPRESSORS: dict[str, list[str]] = {
@@ -106,37 +107,53 @@ def _kinds(archive: tarfile.TarFile, files: dict[str, tarfile.TarInfo]) -> dict[
         return "blobs/" + digest.replace(":", "/", 1)
 
     def load(name: str) -> Any:
+        """A member's JSON, or {} for one too big to be metadata or not JSON (bounded read)."""
         stream = archive.extractfile(files[name])
-        return json.load(stream) if stream else {}
+        if stream is None or files[name].size > MAX_JSON:
+            return {}
+        try:
+            return json.loads(stream.read(MAX_JSON))
+        except ValueError:
+            return {}
 
     def walk(descriptor: dict[str, Any], attestation: bool = False) -> None:
         name = blob(str(descriptor.get("digest", "")))
         if name not in files or name in kinds:
             return  # a platform the engine did not have, or a blob reached twice
         document = load(name)
+        if not isinstance(document, dict):
+            return
         if descriptor.get("mediaType") in _INDEX_TYPES or "manifests" in document:
             kinds[name] = "image index"
-            for child in document.get("manifests", []):
-                walk(child, (child.get("annotations") or {}).get("vnd.docker.reference.type") == _ATTESTATION)
+            for child in document.get("manifests") or []:
+                if isinstance(child, dict):
+                    walk(child, (child.get("annotations") or {}).get("vnd.docker.reference.type") == _ATTESTATION)
             return
         kinds[name] = "attestation manifest" if attestation else "manifest"
-        config = blob(str((document.get("config") or {}).get("digest", "")))
+        config_descriptor = document.get("config")
+        config = blob(str(config_descriptor.get("digest", ""))) if isinstance(config_descriptor, dict) else ""
         if config in files:
             kinds[config] = "attestation config" if attestation else "image config"
-        for layer in document.get("layers", []):
+        for layer in document.get("layers") or []:
+            if not isinstance(layer, dict):
+                continue
             layer_name = blob(str(layer.get("digest", "")))
             if layer_name in files:
                 kinds[layer_name] = "attestation" if attestation else _layer_kind(str(layer.get("mediaType", "")))
 
-    if "index.json" in files:
-        for descriptor in load("index.json").get("manifests", []):
+    index = load("index.json") if "index.json" in files else {}
+    for descriptor in index.get("manifests", []) if isinstance(index, dict) else []:
+        if isinstance(descriptor, dict):
             walk(descriptor)
-    if "manifest.json" in files:  # Docker's older format: also the only one before Docker 25
-        for entry in load("manifest.json"):
-            kinds.setdefault(entry["Config"], "image config")
-            for layer in entry.get("Layers", []):
-                if layer in files and layer not in kinds:
-                    kinds[layer] = _sniffed_layer_kind(archive, files[layer])
+    entries = load("manifest.json") if "manifest.json" in files else []
+    for entry in entries if isinstance(entries, list) else []:  # Docker's older format (before 25: the only one)
+        if not isinstance(entry, dict):
+            continue
+        if str(entry.get("Config", "")) in files:
+            kinds.setdefault(str(entry["Config"]), "image config")
+        for layer in entry.get("Layers") or []:
+            if isinstance(layer, str) and layer in files and layer not in kinds:
+                kinds[layer] = _sniffed_layer_kind(archive, files[layer])
     for name in files:
         if name not in kinds and name.startswith("blobs/"):
             kinds[name] = "legacy layer metadata"  # the older format's per-layer JSON files
