@@ -27,7 +27,7 @@ RESULTS = ROOT / "bench" / "results" / "analysis.md"
 
 CHILD = """
 import json, resource, sys, time
-from helpers import layers
+from helpers.analysis import layers
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.monotonic()
 analysis = layers.analyze(sys.argv[1])

@@ -201,7 +201,7 @@ def say(text: str) -> None:
 
 def discover(only: Sequence[str]) -> list[Variant]:
     variants = []
-    for path in sorted(wb.APPS.glob("*/Dockerfile*")):
+    for path in sorted(wb.paths.APPS.glob("*/Dockerfile*")):
         app = path.parent.name
         if only and app not in only and f"{app}/{path.name}" not in only:
             continue
@@ -694,10 +694,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebook-runs", type=int, default=3, help="timed notebook suite runs (after a warm-up)")
     parser.add_argument("--keep-images", action="store_true", help="keep the wb-bench/... images afterwards")
     args = parser.parse_args(argv)
-    if not wb.engine_available():
+    if not wb.engine.available():
         print("No Docker engine answers: run `make setup` (or `python -m helpers doctor`).", file=sys.stderr)
         return 1
-    if not wb.buildx_available():
+    if not wb.engine.buildx_available():
         print("docker buildx is missing: the benchmark measures BuildKit builds.", file=sys.stderr)
         return 1
     started = time.monotonic()
@@ -708,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
         for step in (measure_sizes, lambda v: measure_builds(v, args), lambda v: measure_overhead(v, args.pairs)):
             try:
                 step(variant)
-            except (wb.WorkbookError, RuntimeError, ValueError) as exc:
+            except (wb.errors.WorkbookError, RuntimeError, ValueError) as exc:
                 variant.errors.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 say(f"{variant.name}: FAILED {variant.errors[-1]}")
     analysis = analysis_table()

@@ -1,82 +1,69 @@
 """Helpers that drive real Docker builds for the Docker Images & Dockerfiles workbook.
 
-Notebooks import this package one way only: `import helpers as wb`.
+Notebooks use them one way: `import helpers as wb`, then `wb.<name>` or `wb.<module>.<name>`.
+The names below are the lessons' everyday verbs; the modules hold the rest. Every error a
+learner can meet is in `wb.errors`. ARCHITECTURE.md maps the package.
 """
 
-from . import catalog, charts, images
-from .bases import ensure_bases
-from .bases import present_refs as bases_present
-from .build import BuildResult, build, buildx, buildx_available
-from .cleanup import cleanup
-from .doctor import table as doctor_table
-from .engine import CLASSIC, CONTAINERD, client, docker_host, image_store
-from .engine import available as engine_available
-from .errors import (
-    BaseUnavailable,
-    BuildFailed,
-    CommandFailed,
-    ContainerFailed,
-    EngineUnavailable,
-    ImageNotFound,
-    InvalidInput,
-    WorkbookError,
-)
-from .labels import image_name, learner, object_name
-from .notebook import check, show, show_errors_plainly
-from .paths import APPS, ROOT, app_dir, make_app, work_copy
-from .replay import engine_call, local_first, mode, start
-from .replay import install as _install_replay
-from .run import RunningContainer, RunOutput, free_port, run, run_once
-from .tokens import fresh_token
+from helpers import bases, catalog, engine, errors, exercises
+from helpers.analysis import archive, charts, compare, explorer, layers, lint, sbom, secretscan
+from helpers.bases import kit
+from helpers.classroom.doctor import table as doctor
+from helpers.classroom.notebook import check, show
+from helpers.classroom.session import start
+from helpers.classroom.tokens import fresh_token
+from helpers.engine import images, platforms, registry, saveload
+from helpers.engine.build import BuildResult, build
+from helpers.engine.cleanup import cleanup
+from helpers.engine.daemon import CLASSIC, CONTAINERD, client, image_store
+from helpers.engine.run import RunningContainer, RunOutput, free_port, run, run_once
+from helpers.labels import image_name, learner
+from helpers.paths import app_dir, make_app, work_copy
+from helpers.replay import mode, replayable
 
 __all__ = [
-    "APPS",
+    # the lessons' everyday names
     "CLASSIC",
     "CONTAINERD",
-    "ROOT",
-    "BaseUnavailable",
-    "BuildFailed",
     "BuildResult",
-    "CommandFailed",
-    "ContainerFailed",
-    "EngineUnavailable",
-    "ImageNotFound",
-    "InvalidInput",
     "RunOutput",
     "RunningContainer",
-    "WorkbookError",
     "app_dir",
-    "bases_present",
+    # modules
+    "archive",
+    "bases",
     "build",
-    "buildx",
-    "buildx_available",
     "catalog",
     "charts",
     "check",
     "cleanup",
     "client",
-    "docker_host",
-    "doctor_table",
-    "engine_available",
-    "engine_call",
-    "ensure_bases",
+    "compare",
+    "doctor",
+    "engine",
+    "errors",
+    "exercises",
+    "explorer",
     "free_port",
     "fresh_token",
     "image_name",
     "image_store",
     "images",
+    "kit",
+    "layers",
     "learner",
-    "local_first",
+    "lint",
     "make_app",
     "mode",
-    "object_name",
+    "platforms",
+    "registry",
+    "replayable",
     "run",
     "run_once",
+    "saveload",
+    "sbom",
+    "secretscan",
     "show",
-    "show_errors_plainly",
     "start",
     "work_copy",
 ]
-
-# Last: route engine-touching helpers through the live/record/replay session.
-_install_replay()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bases, bundle, doctor
-from .cleanup import cleanup
-from .errors import WorkbookError
+from helpers.bases import kit
+from helpers.bases import provision as bases
+from helpers.classroom import doctor
+from helpers.engine.cleanup import cleanup
+from helpers.errors import WorkbookError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,10 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     clean.add_argument(
         "--include-bases", action="store_true", help="also remove stand-in base images (they take minutes to rebuild)"
     )
-    kit = commands.add_parser("bundle", help="the classroom kit: save or load every image in one file")
-    kit.add_argument("action", choices=["save", "load", "verify"])
-    kit.add_argument("file")
-    kit.add_argument("refs", nargs="*", help="with save: only these images (default: bases and app images)")
+    kit_command = commands.add_parser("bundle", help="the classroom kit: save or load every image in one file")
+    kit_command.add_argument("action", choices=["save", "load", "verify"])
+    kit_command.add_argument("file")
+    kit_command.add_argument("refs", nargs="*", help="with save: only these images (default: bases and app images)")
     rec = commands.add_parser("record", help="run notebooks on a real engine and record them for replay mode")
     rec.add_argument("notebooks", nargs="*", help="only these (a number like 01, or a file name)")
     args = parser.parse_args(argv)
@@ -43,15 +45,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if missing else 0
         if args.command == "bundle":
             if args.action == "save":
-                bundle.save_kit(args.file, args.refs or None)
+                kit.save(args.file, args.refs or None)
             elif args.action == "load":
-                bundle.load_kit(args.file)
+                kit.load(args.file)
             else:
-                manifest = bundle.read_manifest(args.file)
+                manifest = kit.read_manifest(args.file)
                 print(f"{args.file}: intact, {len(manifest['images'])} images, saved {manifest['created']}")
             return 0
         if args.command == "record":
-            from .replay.recorder import record
+            from helpers.classroom.record import record
 
             record(args.notebooks or None)
             return 0

@@ -1,13 +1,25 @@
-"""Every error the helpers raise, each with one paragraph a learner can act on.
+"""Every error a learner can meet, each with one paragraph they can act on.
 
 WorkbookError
-├── EngineUnavailable      no Docker engine answers
-├── CommandFailed          a command (docker CLI, debootstrap, ...) exited non-zero
-│   └── BuildFailed        a Dockerfile build failed at a known step
-├── ImageNotFound          an image reference is not on the engine
-├── BaseUnavailable        a catalog base can be neither pulled nor made here
-├── ContainerFailed        a container exited or never became ready
-└── InvalidInput           a bad argument (reference, path, platform, ...)
+├── EngineUnavailable        no Docker engine answers
+├── CommandFailed            a command (docker CLI, debootstrap, ...) exited non-zero
+├── BuildFailed              a Dockerfile build failed at a known step
+├── NoSuchImage              an image reference is not on the engine
+├── BaseUnavailable          a catalog base can be neither pulled nor made here
+├── ContainerFailed          a container exited or never became ready
+├── RegistryError            a push, pull or login against a registry failed
+│   └── LoginRefused         the registry refused the user name or password
+├── KitError                 a classroom kit could not be saved or loaded
+│   └── KitMissing           there is no kit file at that path
+├── EmptyImage               the image has no filesystem layer to analyse
+├── ExportFailed             the engine would not `docker save` the image
+├── InvalidInput             a bad argument (reference, path, platform, file, ...)
+│   ├── ArchiveMissing       an image archive that is not there
+│   ├── ArchiveTruncated     an image archive that ends too early
+│   ├── NotAnImageArchive    a file that is not an image archive
+│   └── BadRecording         a replay recording that is corrupt or not the workbook's
+├── NotRecorded              replay mode was asked for what the recording does not hold
+└── ReplayedError            an error recorded in a real run whose class is not rebuilt here
 """
 
 from __future__ import annotations
@@ -83,7 +95,7 @@ class BuildFailed(WorkbookError):
         super().__init__(what, where=where, detail=log_tail, hint=hint)
 
 
-class ImageNotFound(WorkbookError):
+class NoSuchImage(WorkbookError):
     """An image reference is not present on the engine."""
 
 
@@ -113,3 +125,39 @@ class ReplayedError(WorkbookError):
 
 class NotRecorded(WorkbookError):
     """Replay mode was asked for something the recording does not hold."""
+
+
+class RegistryError(WorkbookError):
+    """A push, pull or login against a registry failed."""
+
+
+class LoginRefused(RegistryError):
+    """The registry refused the user name or password."""
+
+
+class KitError(WorkbookError):
+    """A classroom kit could not be saved or loaded."""
+
+
+class KitMissing(KitError, FileNotFoundError):
+    """There is no kit file at the path given."""
+
+
+class EmptyImage(WorkbookError):
+    """The image has no filesystem layer at all (e.g. FROM scratch with only metadata)."""
+
+
+class ExportFailed(WorkbookError):
+    """The engine would not export (`docker save`) the image."""
+
+
+class ArchiveTruncated(InvalidInput):
+    """The archive ends before its last member is complete."""
+
+
+class NotAnImageArchive(InvalidInput):
+    """The file is not a tar archive, or a tar archive without an image manifest."""
+
+
+class BadRecording(InvalidInput):
+    """A replay recording that is corrupt, truncated or holds what the workbook never writes."""

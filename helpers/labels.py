@@ -18,11 +18,19 @@ STANDIN_LABEL = f"{PREFIX}.standin"
 STANDIN_VERSIONS_LABEL = f"{PREFIX}.standin.versions"
 
 LEARNER_ENV = "WORKBOOK_LEARNER"
+_replayed_learner: str | None = None
+
+
+def replaying_as(name: str | None) -> None:
+    """While replaying, the learner a recording was made by (its names carry that namespace);
+    None ends it. Kept in this process only: the environment is left as it is."""
+    global _replayed_learner
+    _replayed_learner = name
 
 
 def learner() -> str:
     """The learner's name: $WORKBOOK_LEARNER, else the OS user, made safe for image names."""
-    raw = os.environ.get(LEARNER_ENV) or _os_user()
+    raw = _replayed_learner or os.environ.get(LEARNER_ENV) or _os_user()
     name = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")
     return name or "learner"
 

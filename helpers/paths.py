@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import InvalidInput
+from helpers.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "apps"
@@ -31,7 +31,7 @@ def work_copy(app: str | Path, name: str) -> Path:
     lesson can change files without touching apps/."""
     import shutil
 
-    from .labels import learner
+    from helpers.labels import learner
 
     source = app_dir(app)
     destination = STATE / "work" / learner() / name
@@ -44,7 +44,7 @@ def work_copy(app: str | Path, name: str) -> Path:
 def make_app(name: str, files: dict[str, str]) -> Path:
     """Write a small app folder (Dockerfile and sources) under .workbook/work/ and return it.
     Lessons use it for short Dockerfiles they show in full."""
-    from .labels import learner
+    from helpers.labels import learner
 
     destination = STATE / "work" / learner() / name
     destination.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ def _in_ci() -> bool:
 
 @pytest.fixture(scope="session")
 def engine_ready() -> bool:
-    return wb.engine_available()
+    return wb.engine.available()
 
 
 def _is_notebook(item: pytest.Item) -> bool:
@@ -32,9 +32,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("engine") is None and not _is_notebook(item):
         return
-    if wb.engine_available():
+    if wb.engine.available():
         return
-    message = "no Docker engine answers (" + wb.docker_host() + ")"
+    message = "no Docker engine answers (" + wb.engine.docker_host() + ")"
     if _in_ci():
         pytest.fail(f"{message}: CI must have an engine; .ci/run starts one", pytrace=False)
     pytest.skip(message)

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 import helpers as wb
-from helpers import archive, compare, engine, explorer, layers, proc, secrets
+from helpers.analysis import archive, compare, explorer, layers, secretscan
+from helpers.engine import daemon, proc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 MIB = 1048576
@@ -142,7 +143,7 @@ def _blob(data: bytes) -> str:
 
 
 def assert_synthetic(analysis: layers.ImageAnalysis) -> None:
-    table = layers.layers_table(analysis)
+    table = layers.table(analysis)
     assert list(table.size_bytes) == [2100, 300, 70]
     assert list(table.added) == [4, 1, 1] and list(table.added_bytes) == [2100, 50, 70]
     assert list(table.changed) == [0, 1, 0] and list(table.changed_bytes) == [0, 250, 0]
@@ -215,7 +216,7 @@ def test_path_history_and_tables(tmp_path: Path) -> None:
 
 def test_explorer_shows_a_layer_and_where_a_path_lives(tmp_path: Path) -> None:
     analysis = layers.analyze(oci_archive(tmp_path / "image.tar", SYNTHETIC))
-    widget = explorer.explore(analysis)
+    widget = explorer.show(analysis)
     assert widget.layer.value == 3 and "/etc/new" in widget.files.value and "opaque" in widget.files.value
     widget.layer.value = 2
     assert "/srv/old" in widget.files.value and "/etc/conf" in widget.files.value
@@ -244,7 +245,7 @@ def test_secret_scan_of_an_archive(tmp_path: Path) -> None:
         [("root/", None), ("root/creds", f"aws={key}\ndb_password=Sw0rdfish!\n".encode())],
         [("root/.wh.creds", b"")],
     ]
-    found = secrets.scan(oci_archive(tmp_path / "image.tar", members), literal="Sw0rdfish")
+    found = secretscan.scan(oci_archive(tmp_path / "image.tar", members), literal="Sw0rdfish")
     assert set(found.rule) == {"AWS access key id", "password or API key", "the given literal"}
     assert set(found.layer) == {1} and set(found.path) == {"/root/creds"}
     assert set(found.status) == {"deleted in layer 2, still stored in layer 1"}
@@ -254,7 +255,7 @@ def test_secret_scan_of_an_archive(tmp_path: Path) -> None:
 # --- bad input: one clear error each ----------------------------------------------------------------------------
 
 
-def _raises(kind: type[wb.WorkbookError], source: Path | str, **kwargs: str) -> wb.WorkbookError:
+def _raises(kind: type[wb.errors.WorkbookError], source: Path | str, **kwargs: str) -> wb.errors.WorkbookError:
     with pytest.raises(kind) as caught:
         layers.analyze(source, **kwargs)
     text = str(caught.value)
@@ -295,7 +296,7 @@ def test_damaged_layer_header(tmp_path: Path) -> None:
 
 
 def test_missing_archive_file(tmp_path: Path) -> None:
-    _raises(wb.InvalidInput, tmp_path / "nowhere.tar")
+    _raises(wb.errors.InvalidInput, tmp_path / "nowhere.tar")
 
 
 def test_empty_image_archive(tmp_path: Path) -> None:
@@ -307,9 +308,9 @@ def test_empty_image_archive(tmp_path: Path) -> None:
 
 def test_archive_with_several_images_needs_a_choice(tmp_path: Path) -> None:
     path = legacy_archive(tmp_path / "two.tar", SYNTHETIC, extra_image=True)
-    assert "other:2" in _raises(wb.InvalidInput, path).hint
+    assert "other:2" in _raises(wb.errors.InvalidInput, path).hint
     assert_synthetic(layers.analyze(path, image="legacy:1"))
-    _raises(wb.ImageNotFound, path, image="nope:1")
+    _raises(wb.errors.NoSuchImage, path, image="nope:1")
 
 
 # --- real images on the engine ------------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ def _busybox_layer(saved: Path) -> tuple[int, int]:
 
 
 def assert_waste(analysis: layers.ImageAnalysis, base_bytes: int, base_files: int) -> None:
-    table = layers.layers_table(analysis)
+    table = layers.table(analysis)
     assert [layer.instruction for layer in analysis.layers][1:] == [
         "WORKDIR /app",
         "RUN mkdir -p /data && head -c 1048576 /dev/zero > /data/big.bin",
@@ -384,7 +385,7 @@ def test_waste_from_archives_saved_by_api_and_cli(waste: str, waste_archive: Pat
     if shutil.which("docker"):
         proc.run(["docker", "save", "-o", str(tmp_path / "cli.tar"), waste])
         from_cli = layers.analyze(tmp_path / "cli.tar")
-        assert layers.layers_table(from_cli).equals(layers.layers_table(from_api))
+        assert layers.table(from_cli).equals(layers.table(from_api))
         assert from_cli.efficiency == from_api.efficiency
 
 
@@ -393,12 +394,12 @@ def test_archive_works_with_the_engine_unreachable(
     waste: str, waste_archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
-    monkeypatch.setattr(engine, "_client", None)
-    engine._context_host.cache_clear()
-    assert not wb.engine_available()
+    monkeypatch.setattr(daemon, "_client", None)
+    daemon._context_host.cache_clear()
+    assert not wb.engine.available()
     assert_waste(layers.analyze(waste_archive), *_busybox_layer(waste_archive))
-    assert secrets.scan(waste_archive, literal="not-in-this-image").empty  # scanning needs no engine either
-    with pytest.raises(wb.EngineUnavailable):
+    assert secretscan.scan(waste_archive, literal="not-in-this-image").empty  # scanning needs no engine either
+    with pytest.raises(wb.errors.EngineUnavailable):
         layers.analyze(waste)
 
 
@@ -411,7 +412,7 @@ def test_truncated_engine_archive(waste_archive: Path, tmp_path: Path) -> None:
 
 @pytest.mark.engine
 def test_missing_image() -> None:
-    error = _raises(wb.ImageNotFound, wb.image_name("test-analysis", "never-built"))
+    error = _raises(wb.errors.NoSuchImage, wb.image_name("test-analysis", "never-built"))
     assert "never-built" in str(error)
 
 
@@ -440,7 +441,7 @@ def test_copied_then_deleted_secret_stays_in_its_layer(tmp_path: Path) -> None:
     context, literal, key = _secret_context(tmp_path)
     tag = wb.image_name("test-analysis", "secret-copy")
     wb.build(context, "Dockerfile.secret-copy", tag=tag, build_args={"API_KEY_VALUE": key}, quiet=True)
-    found = secrets.scan(tag, literal=literal)
+    found = secretscan.scan(tag, literal=literal)
     in_layers = found[found.layer.notna()]
     assert set(in_layers.layer) == {2} and set(in_layers.path) == {"/root/credentials.txt"}
     assert {"AWS access key id", "GitHub token", "private key", "password or API key", "the given literal"} <= set(
@@ -460,7 +461,7 @@ def test_secret_mount_leaves_it_in_no_layer(tmp_path: Path) -> None:
         context, "Dockerfile.secret-mount", tag=tag, secrets={"credentials": context / "credentials.txt"}, quiet=True
     )
     assert "/root/credentials.size" in set(layers.files_table(layers.analyze(tag), 2).path)
-    assert secrets.scan(tag, literal=literal).empty
+    assert secretscan.scan(tag, literal=literal).empty
 
 
 def _secret_context(tmp_path: Path) -> tuple[Path, str, str]:

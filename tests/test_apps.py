@@ -211,7 +211,7 @@ def test_go_cross_arm64_runs_under_emulation(build: Build) -> None:
     result = build("go-app", "Dockerfile.cross", platform="linux/arm64")
     try:
         out = wb.run_once(result.ref, ["-version"], platform="linux/arm64", timeout=60)
-    except wb.ContainerFailed as exc:
+    except wb.errors.ContainerFailed as exc:
         pytest.skip(f"no arm64 emulation on this engine: {exc}")
     if out.exit_code != 0 and "exec format error" in out.output:
         pytest.skip("no arm64 emulation (binfmt/qemu) on this engine")
@@ -360,7 +360,7 @@ def test_source_change_reruns_the_install_only_in_the_naive_variant(
 
 
 def test_failing_run_in_an_app_names_step_line_and_exit_code() -> None:
-    with pytest.raises(wb.BuildFailed) as caught:
+    with pytest.raises(wb.errors.BuildFailed) as caught:
         wb.build(BROKEN / "flask-missing-deps", quiet=True, tag=wb.image_name("test-broken-app", "flask"))
     error = caught.value
     assert error.step == 'RUN python -c "import app"'
@@ -370,7 +370,7 @@ def test_failing_run_in_an_app_names_step_line_and_exit_code() -> None:
 
 
 def test_compile_error_fails_the_go_build_stage() -> None:
-    with pytest.raises(wb.BuildFailed) as caught:
+    with pytest.raises(wb.errors.BuildFailed) as caught:
         wb.build(BROKEN / "go-compile-error", quiet=True, tag=wb.image_name("test-broken-app", "go"))
     error = caught.value
     assert "go build" in error.step
@@ -380,7 +380,7 @@ def test_compile_error_fails_the_go_build_stage() -> None:
 
 
 def test_dockerfile_typo_names_the_line() -> None:
-    with pytest.raises(wb.BuildFailed) as caught:
+    with pytest.raises(wb.errors.BuildFailed) as caught:
         wb.build(
             BROKEN / "go-compile-error", "Dockerfile.typo", quiet=True, tag=wb.image_name("test-broken-app", "typo")
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import helpers as wb
-from helpers import bases, catalog
+from helpers import catalog
+from helpers.bases import provision as bases
 
 pytestmark = pytest.mark.engine
 

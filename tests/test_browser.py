@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 import helpers as wb
+from helpers.engine.run import free_port
 from helpers.paths import NOTEBOOKS, ROOT, STATE
-from helpers.run import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

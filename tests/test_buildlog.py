@@ -1,6 +1,12 @@
 """Unit tests of build-log parsing (no engine)."""
 
-from helpers.buildlog import buildkit_failure, buildkit_steps, classic_failure, classic_steps, failing_step_output
+from helpers.engine.buildlog import (
+    buildkit_failure,
+    buildkit_steps,
+    classic_failure,
+    classic_steps,
+    failing_step_output,
+)
 
 CLASSIC = """Step 1/4 : FROM python:3.13-slim-trixie
  ---> 500295a32a80

@@ -41,7 +41,7 @@ def foreign_objects() -> Iterator[dict[str, str]]:
 
 def test_cleanup_keeps_foreign_objects_and_removes_ours(foreign_objects: dict[str, str]) -> None:
     client = wb.client()
-    mine_volume = client.volumes.create(wb.object_name("test-vol"), labels={OBJECT_LABEL: wb.learner()})
+    mine_volume = client.volumes.create(wb.labels.object_name("test-vol"), labels={OBJECT_LABEL: wb.learner()})
     mine_box = client.containers.create("busybox:1.37", ["true"], labels={OBJECT_LABEL: wb.learner()})
     other_learner = client.containers.create("busybox:1.37", ["true"], labels={OBJECT_LABEL: "someone-else"})
     try:
@@ -53,7 +53,7 @@ def test_cleanup_keeps_foreign_objects_and_removes_ours(foreign_objects: dict[st
         client.volumes.get(foreign_objects["volume"])
         client.networks.get(foreign_objects["network"])
         client.containers.get(other_learner.id)
-        for base in wb.bases_present() - {"scratch"}:
+        for base in wb.bases.present_refs() - {"scratch"}:
             client.images.get(wb.catalog.normalize(base))
         with pytest.raises(NotFound):
             client.containers.get(mine_box.id)

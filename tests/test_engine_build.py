@@ -33,7 +33,7 @@ def test_build_runs_and_second_build_is_cached(builder: str) -> None:
 
 @pytest.mark.parametrize("builder", ["buildkit", "classic"])
 def test_failing_run_names_step_line_and_exit_code(builder: str) -> None:
-    with pytest.raises(wb.BuildFailed) as caught:
+    with pytest.raises(wb.errors.BuildFailed) as caught:
         wb.build(
             FIXTURES / "broken",
             "Dockerfile.run-fails",
@@ -50,35 +50,35 @@ def test_failing_run_names_step_line_and_exit_code(builder: str) -> None:
 
 
 def test_copy_of_missing_file_says_so() -> None:
-    with pytest.raises(wb.BuildFailed) as caught:
+    with pytest.raises(wb.errors.BuildFailed) as caught:
         wb.build(FIXTURES / "broken", "Dockerfile.copy-missing", quiet=True, tag=wb.image_name("test-broken", "copy"))
     assert "no-such-file.txt" in str(caught.value)
     assert ".dockerignore" in caught.value.hint
 
 
 def test_syntax_error_shows_the_line() -> None:
-    with pytest.raises(wb.BuildFailed) as caught:
+    with pytest.raises(wb.errors.BuildFailed) as caught:
         wb.build(FIXTURES / "broken", "Dockerfile.syntax", quiet=True, tag=wb.image_name("test-broken", "syntax"))
     assert caught.value.line == 2
     assert "syntax" in caught.value.hint
 
 
 def test_missing_base_offline_points_to_bases() -> None:
-    if "alpine:3.23" in wb.bases_present():
+    if "alpine:3.23" in wb.bases.present_refs():
         pytest.skip("alpine is present on this engine")
-    with pytest.raises(wb.BuildFailed) as caught:
+    with pytest.raises(wb.errors.BuildFailed) as caught:
         wb.build(FIXTURES / "broken", "Dockerfile.base-missing", quiet=True, tag=wb.image_name("test-broken", "base"))
     assert "helpers bases" in caught.value.hint
 
 
 def test_missing_dockerfile_lists_the_ones_there() -> None:
-    with pytest.raises(wb.InvalidInput) as caught:
+    with pytest.raises(wb.errors.InvalidInput) as caught:
         wb.build("hello-python", "Dockerfile.nope")
     assert "Dockerfile" in caught.value.hint
 
 
 def test_unknown_app_lists_known_apps() -> None:
-    with pytest.raises(wb.InvalidInput) as caught:
+    with pytest.raises(wb.errors.InvalidInput) as caught:
         wb.build("no-such-app")
     assert "hello-python" in caught.value.hint
 

@@ -9,7 +9,7 @@ from helpers.errors import CommandFailed
 
 
 def test_paragraph_has_what_where_and_hint() -> None:
-    error = wb.InvalidInput("Bad thing", where="apps/x/Dockerfile, line 3", hint="fix it")
+    error = wb.errors.InvalidInput("Bad thing", where="apps/x/Dockerfile, line 3", hint="fix it")
     assert str(error) == "Bad thing.\nWhere: apps/x/Dockerfile, line 3.\nWhat to try: fix it"
 
 
@@ -27,7 +27,9 @@ def test_a_helper_error_fails_its_cell_with_one_paragraph(tmp_path: Path) -> Non
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
-        nbformat.v4.new_code_cell("import helpers as wb\nwb.show_errors_plainly()"),
+        nbformat.v4.new_code_cell(
+            "import helpers as wb\nfrom helpers.classroom.notebook import show_errors_plainly\nshow_errors_plainly()"
+        ),
         nbformat.v4.new_code_cell('wb.app_dir("no-such-app")'),
     ]
     client = NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path)}})

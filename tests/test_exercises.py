@@ -13,10 +13,10 @@ from docker.errors import APIError
 
 import helpers as wb
 from helpers import catalog, exercises
+from helpers.engine.registry import LocalRegistry
 from helpers.exercises import dockerfile, homework, probe
 from helpers.exercises.feedback import FAIL, PASS, SKIP, TIP, Feedback
 from helpers.exercises.quiz import quiz, verdict
-from helpers.registry import LocalRegistry
 
 HOMEWORK_KEYS = tuple(exercises.HOMEWORK)
 
@@ -223,7 +223,7 @@ def test_quiz_says_right_wrong_or_pick_one() -> None:
 @pytest.fixture(scope="module", autouse=True)
 def remove_check_images() -> Iterator[None]:
     yield
-    if not wb.engine_available():
+    if not wb.engine.available():
         return
     client = wb.client()
     for image in client.api.images():  # one call: no race with images deleted meanwhile

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 import helpers as wb
-from helpers import archive, engine, lint, sbom
+from helpers.analysis import archive, lint, sbom
+from helpers.engine import daemon
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 
 
 def test_naive_dockerfile_has_the_classic_findings() -> None:
-    findings = lint.lint(FIXTURES / "Dockerfile.naive")
+    findings = lint.dockerfile(FIXTURES / "Dockerfile.naive")
     assert list(findings.columns) == ["rule", "line", "level", "message", "link"]
     rules = dict(zip(findings.rule, findings.line, strict=True))
     assert rules["DL3007"] == 2  # FROM debian:latest
@@ -26,33 +27,33 @@ def test_naive_dockerfile_has_the_classic_findings() -> None:
 
 
 def test_fixed_dockerfile_has_fewer_findings() -> None:
-    naive, fixed = lint.lint(FIXTURES / "Dockerfile.naive"), lint.lint(FIXTURES / "Dockerfile.fixed")
+    naive, fixed = lint.dockerfile(FIXTURES / "Dockerfile.naive"), lint.dockerfile(FIXTURES / "Dockerfile.fixed")
     assert len(fixed) < len(naive)
     assert not {"DL3007", "DL3008"} & set(fixed.rule)
 
 
 def test_lint_text_links_shellcheck_rules_and_ignores() -> None:
     text = "FROM debian:trixie-slim\nRUN echo $HOME\n"
-    findings = lint.lint_text(text)
+    findings = lint.text(text)
     assert findings.set_index("rule").link["SC2086"] == "https://www.shellcheck.net/wiki/SC2086"
-    assert lint.lint_text(text, ignore=["SC2086"]).empty
+    assert lint.text(text, ignore=["SC2086"]).empty
 
 
 def test_lint_of_a_missing_file_says_so(tmp_path: Path) -> None:
-    with pytest.raises(wb.InvalidInput) as caught:
-        lint.lint(tmp_path / "Dockerfile")
+    with pytest.raises(wb.errors.InvalidInput) as caught:
+        lint.dockerfile(tmp_path / "Dockerfile")
     assert "no Dockerfile" in str(caught.value)
 
 
 def test_missing_tool_points_to_requirements() -> None:
-    with pytest.raises(wb.InvalidInput) as caught:
+    with pytest.raises(wb.errors.InvalidInput) as caught:
         lint.tool("no-such-linter-here", "no-such-wheel")
     assert "requirements.txt" in caught.value.hint
 
 
 @pytest.mark.engine
 def test_sbom_of_python_slim_lists_debian_packages() -> None:
-    bill = sbom.sbom("python:3.13-slim-trixie")
+    bill = sbom.generate("python:3.13-slim-trixie")
     assert bill.count > 50 and bill.count == len(bill.packages)
     debs = bill.packages[bill.packages.type == "deb"]
     assert {"libc6", "base-files"} <= set(debs.name)
@@ -64,14 +65,14 @@ def test_sbom_of_python_slim_lists_debian_packages() -> None:
 def test_sbom_of_an_archive_needs_no_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     saved = archive.save("busybox:1.37", tmp_path / "busybox.tar")
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
-    monkeypatch.setattr(engine, "_client", None)
-    engine._context_host.cache_clear()
-    assert not wb.engine_available()
+    monkeypatch.setattr(daemon, "_client", None)
+    daemon._context_host.cache_clear()
+    assert not wb.engine.available()
     found = sbom.packages(saved)
     assert "busybox" in set(found.name)
 
 
 @pytest.mark.engine
 def test_sbom_of_a_missing_image() -> None:
-    with pytest.raises(wb.ImageNotFound):
-        sbom.sbom(wb.image_name("test-sbom", "never-built"))
+    with pytest.raises(wb.errors.NoSuchImage):
+        sbom.generate(wb.image_name("test-sbom", "never-built"))

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import helpers as wb
-from helpers.registry import LocalRegistry, LoginRefused, RegistryError
+from helpers.engine.registry import LocalRegistry, LoginRefused, RegistryError
 
 pytestmark = pytest.mark.engine
 

@@ -40,11 +40,11 @@ from docker.errors import APIError, NotFound
 from docker.types.daemon import CancellableStream
 
 import helpers as wb
-import helpers.engine
-from helpers import bundle
+import helpers.engine.daemon
+from helpers.bases import kit
+from helpers.engine.registry import LocalRegistry, LoginRefused, RegistryError
 from helpers.labels import IMAGE_LABEL, OBJECT_LABEL, REF_LABEL
 from helpers.paths import ROOT, STATE
-from helpers.registry import LocalRegistry, LoginRefused, RegistryError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BUSYBOX = "busybox:1.37"
@@ -191,7 +191,7 @@ class ContainerWatch:
     _stream: CancellableStream | None = None
 
     def __post_init__(self) -> None:
-        self._client = docker.DockerClient(base_url=wb.docker_host(), version="auto", timeout=30)
+        self._client = docker.DockerClient(base_url=wb.engine.docker_host(), version="auto", timeout=30)
         self._since = int(time.time())
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="container-watch", daemon=True)
@@ -271,12 +271,12 @@ def reliability_watch() -> Iterator[ContainerWatch]:
 def reliability_learner(request: pytest.FixtureRequest) -> Iterator[str]:
     """Everything this module makes is labelled for its own learner, and removed afterwards.
     The container watcher runs from the module's first test on (and on to the session's end)."""
-    if wb.engine_available():
+    if wb.engine.available():
         request.getfixturevalue("reliability_watch")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WORKBOOK_LEARNER", LEARNER)
         yield LEARNER
-        if wb.engine_available():
+        if wb.engine.available():
             wb.cleanup(who=LEARNER)
         shutil.rmtree(STATE / "work" / LEARNER, ignore_errors=True)
 
@@ -326,7 +326,7 @@ def test_sentinel_survives_a_workbook_flow(reliability_sentinel: Sentinel) -> No
     )
     assert done.returncode == 0, done.stderr
     assert re.search(r"removed \d+ containers, \d+ networks, \d+ volumes, [1-9]\d* images", done.stdout), done.stdout
-    with pytest.raises(wb.ImageNotFound):
+    with pytest.raises(wb.errors.NoSuchImage):
         wb.images.get(built.ref)
     reliability_sentinel.assert_unchanged()
 
@@ -342,7 +342,7 @@ def test_build_failing_midway_leaves_no_container(builder: str) -> None:
         f"midway-{builder}",
         f'FROM {BUSYBOX}\nRUN echo one > /one.txt\nRUN echo {marker} && exit 7\nRUN echo never\nCMD ["true"]\n',
     )
-    with pytest.raises(wb.BuildFailed) as caught:
+    with pytest.raises(wb.errors.BuildFailed) as caught:
         wb.build(app, tag=wb.image_name("midway", builder), builder=builder, quiet=True)
     assert caught.value.exit_code == 7 and caught.value.line == 3
     assert my_containers() == []
@@ -364,7 +364,7 @@ def sigint_raises() -> Iterator[None]:
 
 def _interrupt_when_running(stop: threading.Event) -> None:
     """Send this process SIGINT (Ctrl-C in a notebook) once one of our containers runs."""
-    client = docker.DockerClient(base_url=wb.docker_host(), version="auto")
+    client = docker.DockerClient(base_url=wb.engine.docker_host(), version="auto")
     try:
         while not stop.wait(0.1):
             running = {"label": f"{OBJECT_LABEL}={LEARNER}", "status": "running"}
@@ -414,7 +414,7 @@ def test_interrupted_run_leaves_no_container(when: str, sigint_raises: None) -> 
 def test_container_that_never_becomes_healthy_leaves_nothing(case: str, healthcheck: str, says: str) -> None:
     app = tiny_app(f"health-{case}", f'FROM {BUSYBOX}\n{healthcheck}\nCMD ["sleep", "300"]\n')
     ref = wb.build(app, tag=wb.image_name("health", case), quiet=True).ref
-    with pytest.raises(wb.ContainerFailed) as caught, wb.run(ref, wait_healthy=True, timeout=10):
+    with pytest.raises(wb.errors.ContainerFailed) as caught, wb.run(ref, wait_healthy=True, timeout=10):
         pass
     assert says in str(caught.value)
     assert "Traceback" not in str(caught.value)
@@ -439,7 +439,7 @@ class BadInput:
     engine: bool = True
 
 
-def paragraph(error: wb.WorkbookError) -> str:
+def paragraph(error: wb.errors.WorkbookError) -> str:
     """The error's one paragraph: what failed (and where), then what to try."""
     text = str(error)
     assert text == error.paragraph()
@@ -451,7 +451,7 @@ def raised(action: Callable[[], object]) -> str:
     """The message of the error `action` raises; a non-workbook error fails the case."""
     try:
         action()
-    except wb.WorkbookError as error:
+    except wb.errors.WorkbookError as error:
         return paragraph(error)
     except Exception as error:
         pytest.fail(f"not a workbook error, but {type(error).__module__}.{type(error).__name__}: {error}")
@@ -481,12 +481,12 @@ def engine_down_doctor(_ctx: Ctx) -> str:
 
 def engine_down_build(ctx: Ctx) -> str:
     ctx.monkeypatch.setenv("DOCKER_HOST", ENGINE_DOWN)
-    ctx.monkeypatch.setattr(helpers.engine, "_client", None)
-    helpers.engine._context_host.cache_clear()
+    ctx.monkeypatch.setattr(helpers.engine.daemon, "_client", None)
+    helpers.engine.daemon._context_host.cache_clear()
     try:
         return raised(lambda: wb.build("hello-python", quiet=True, tag=wb.image_name("bad-input", "down")))
     finally:
-        helpers.engine._context_host.cache_clear()
+        helpers.engine.daemon._context_host.cache_clear()
 
 
 AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
@@ -496,7 +496,7 @@ def as_unprivileged_user(args: list[str]) -> subprocess.CompletedProcess[str]:
     """Run `python ARGS` with the helpers as uid 65534 (nobody), not in the docker group."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         pytest.skip("switching to an unprivileged user needs root and setpriv")
-    if not wb.docker_host().startswith("unix://"):
+    if not wb.engine.docker_host().startswith("unix://"):
         pytest.skip("the engine is not reached through a local socket")
     home = Path(tempfile.mkdtemp(prefix="workbook-nobody-"))
     home.chmod(0o777)
@@ -542,7 +542,7 @@ def no_permission_build(_ctx: Ctx) -> str:
         "import helpers as wb\n"
         "try:\n"
         "    wb.build('hello-python', quiet=True)\n"
-        "except wb.WorkbookError as error:\n"
+        "except wb.errors.WorkbookError as error:\n"
         "    print(error)\n"
         "else:\n"
         "    print('NO ERROR')\n"
@@ -591,13 +591,13 @@ def login_refused(_ctx: Ctx) -> str:
 
 
 def corrupted_kit(ctx: Ctx) -> str:
-    kit = ctx.tmp_path / "classroom.kit"
-    bundle.save_kit(kit, [BUSYBOX], say=lambda _line: None)
-    data = bytearray(kit.read_bytes())
+    kit_file = ctx.tmp_path / "classroom.kit"
+    kit.save(kit_file, [BUSYBOX], say=lambda _line: None)
+    data = bytearray(kit_file.read_bytes())
     data[len(data) // 2] ^= 0xFF
     damaged = ctx.tmp_path / "damaged.kit"
     damaged.write_bytes(bytes(data))
-    return raised(lambda: bundle.load_kit(damaged, say=lambda _line: None))
+    return raised(lambda: kit.load(damaged, say=lambda _line: None))
 
 
 BAD_INPUTS = [
@@ -654,7 +654,7 @@ def _bad_input_param(case: BadInput) -> object:
 def test_bad_input_gives_one_clear_paragraph(
     case: BadInput, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    if case.id == "base-missing-offline" and "alpine:3.23" in wb.bases_present():
+    if case.id == "base-missing-offline" and "alpine:3.23" in wb.bases.present_refs():
         pytest.skip("alpine:3.23 is on this engine: the base is not missing")
     message = case.call(Ctx(monkeypatch, capsys, tmp_path))
     assert message.strip(), "the message is empty"
@@ -693,7 +693,7 @@ def _restart_plain_dockerd() -> None:
 def test_engine_restarted_mid_run_then_helpers_reconnect() -> None:
     if Path("/run/systemd/system").is_dir() or not Path("/var/run/docker.pid").is_file():
         pytest.skip("the engine is not a plain dockerd process started by scripts/setup-engine.sh")
-    if not wb.docker_host().startswith("unix://"):
+    if not wb.engine.docker_host().startswith("unix://"):
         pytest.skip("the engine is remote")
     app = tiny_app("restart", f"FROM {BUSYBOX}\nRUN echo before > /state.txt\n")
     ref = wb.build(app, tag=wb.image_name("restart", "before"), quiet=True).ref

@@ -15,14 +15,15 @@ import pandas as pd
 import pytest
 
 import helpers as wb
-from helpers.buildlog import BuildStep
+from helpers.classroom.record import notebook_names, record
+from helpers.classroom.session import start
+from helpers.engine.buildlog import BuildStep
 from helpers.errors import CommandFailed, InvalidInput, NotRecorded
-from helpers.replay import codec, start
-from helpers.replay.recorder import notebook_names, record
+from helpers.replay import codec
 from helpers.replay.session import Session
 from helpers.replay.store import RECORDINGS_ENV, Recording, compact, recording_path
 
-NOTEBOOKS = wb.ROOT / "notebooks"
+NOTEBOOKS = wb.paths.ROOT / "notebooks"
 NO_ENGINE = "unix:///nonexistent/docker.sock"
 
 
@@ -53,10 +54,10 @@ def test_build_result_round_trips_with_its_steps() -> None:
 
 def test_frames_keep_dtypes_and_move_with_the_workbook() -> None:
     frame = pd.DataFrame(
-        {"path": [str(wb.ROOT / "apps" / "go-app"), "elsewhere"], "mb": [1.5, math.nan], "cached": [True, False]}
+        {"path": [str(wb.paths.ROOT / "apps" / "go-app"), "elsewhere"], "mb": [1.5, math.nan], "cached": [True, False]}
     )
     encoded = json.dumps(codec.encode(frame))
-    assert str(wb.ROOT) not in json.dumps(codec.encode(str(wb.ROOT / "x")))
+    assert str(wb.paths.ROOT) not in json.dumps(codec.encode(str(wb.paths.ROOT / "x")))
     again = codec.decode(json.loads(encoded))
     pd.testing.assert_frame_equal(again, frame)
 
@@ -71,7 +72,7 @@ def test_errors_come_back_as_their_own_class_and_paragraph() -> None:
 
 def test_paths_and_containers_round_trip() -> None:
     value = {
-        "path": wb.ROOT / "apps",
+        "path": wb.paths.ROOT / "apps",
         "pair": (1, "two"),
         "set": {3},
         "blob": b"\x00\xff",
@@ -168,12 +169,12 @@ def clean_copy(target: Path) -> Path:
     """The workbook's committed files only (what a fresh clone or Binder has: no .workbook/ state)."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=wb.ROOT,
+        cwd=wb.paths.ROOT,
         capture_output=True,
         check=True,
     ).stdout.decode()
     for name in filter(None, listed.split("\0")):
-        source = wb.ROOT / name
+        source = wb.paths.ROOT / name
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
@@ -204,7 +205,7 @@ def _nbval_without_engine(notebooks: list[str], workbook: Path, extra_env: dict[
 
 
 def _notebook_files() -> list[str]:
-    return [str(p.relative_to(wb.ROOT)) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))]
+    return [str(p.relative_to(wb.paths.ROOT)) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))]
 
 
 def test_every_notebook_runs_in_replay_mode_without_an_engine(tmp_path: Path) -> None:
@@ -238,14 +239,14 @@ def test_record_then_replay_a_notebook(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_record_refuses_to_run_without_an_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    code = "import helpers.replay.recorder as r; r.record(['01'])"
+    code = "import helpers.classroom.record as r; r.record(['01'])"
     env = {**os.environ, "DOCKER_HOST": NO_ENGINE}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "Recording needs a real Docker engine" in done.stderr
 
 
 # -- Binder -------------------------------------------------------------------------------------
-BINDER = wb.ROOT / "binder"
+BINDER = wb.paths.ROOT / "binder"
 
 
 def _pins(path: Path) -> dict[str, str]:
@@ -258,7 +259,7 @@ def _pins(path: Path) -> dict[str, str]:
 
 
 def test_binder_pins_every_package_and_agrees_with_the_workbook() -> None:
-    binder, workbook = _pins(BINDER / "requirements.txt"), _pins(wb.ROOT / "requirements.txt")
+    binder, workbook = _pins(BINDER / "requirements.txt"), _pins(wb.paths.ROOT / "requirements.txt")
     lines = [
         line for line in (BINDER / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")
     ]

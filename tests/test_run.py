@@ -44,7 +44,7 @@ def test_container_removed_when_interrupted() -> None:
 
 def test_crashing_container_reports_its_logs_and_is_removed() -> None:
     with (
-        pytest.raises(wb.ContainerFailed) as caught,
+        pytest.raises(wb.errors.ContainerFailed) as caught,
         wb.run(PYTHON, ["python", "-c", "raise SystemExit('config missing')"], port=8000, timeout=20),
     ):
         pass
@@ -64,7 +64,7 @@ def test_busy_host_port_is_replaced_and_said(capsys: pytest.CaptureFixture[str])
 
 
 def test_engine_socket_is_never_mounted() -> None:
-    with pytest.raises(wb.InvalidInput):
+    with pytest.raises(wb.errors.InvalidInput):
         wb.run_once(PYTHON, ["true"], volumes={"/var/run/docker.sock": {"bind": "/s", "mode": "rw"}})
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import saveload
+from helpers.engine import saveload
 
 
 def _archive(path: Path, members: dict[str, bytes]) -> Path:

@@ -10,8 +10,8 @@ Modules: `feedback` (the Feedback a checker returns), `homework` (the checkers),
 listens on, what it answers), `quiz` (the multiple-choice widget).
 """
 
-from .feedback import FAIL, PASS, SKIP, TIP, Feedback, Item
-from .homework import (
+from helpers.exercises.feedback import FAIL, PASS, SKIP, TIP, Feedback, Item
+from helpers.exercises.homework import (
     CHECKERS,
     FIXTURES,
     HOMEWORK,
@@ -25,7 +25,7 @@ from .homework import (
     variant,
     variants,
 )
-from .quiz import quiz
+from helpers.exercises.quiz import quiz
 
 SOLUTIONS = FIXTURES  # tests/fixtures/homework/hwN/solution/ hold the reference solutions
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import catalog
+from helpers import catalog
 
 
 @dataclass(frozen=True)

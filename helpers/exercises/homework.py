@@ -20,15 +20,17 @@ from pathlib import Path
 
 from docker.errors import APIError
 
-from .. import catalog, engine, images
-from ..build import BuildResult, build
-from ..errors import BuildFailed, ContainerFailed, WorkbookError
-from ..labels import image_name, learner
-from ..paths import ROOT, STATE
-from ..registry import LocalRegistry, LoginRefused, RegistryError
-from ..run import run_once
-from . import dockerfile, probe
-from .feedback import Feedback
+from helpers import catalog
+from helpers.engine import daemon, images
+from helpers.engine.build import BuildResult, build
+from helpers.engine.registry import LocalRegistry, LoginRefused, RegistryError
+from helpers.engine.run import run_once
+from helpers.errors import BuildFailed, ContainerFailed, WorkbookError
+from helpers.exercises import dockerfile, probe
+from helpers.exercises.feedback import Feedback
+from helpers.labels import image_name, learner
+from helpers.paths import ROOT, STATE
+from helpers.replay import replayable
 
 HOMEWORK_DIR = ROOT / "homework"
 FIXTURES = ROOT / "tests" / "fixtures" / "homework"
@@ -276,6 +278,7 @@ def _check_user(feedback: Feedback, served: probe.Served, hint: str) -> None:
 # -- HW1 ----------------------------------------------------------------------------------
 
 
+@replayable
 def check_hw1(work: str | Path | None = None) -> Feedback:
     """HW1: the Dockerfile in `work` (default homework/hw1-node-app) builds on a pinned catalog
     base, and the container, run detached with a port mapping, answers on port 3000."""
@@ -353,7 +356,7 @@ def context_files(folder: Path, tag: str, dockerfile_name: str = "Dockerfile") -
         (folder / probe_name).unlink(missing_ok=True)
         (folder / f"{probe_name}.dockerignore").unlink(missing_ok=True)
         with contextlib.suppress(APIError):
-            engine.client().images.remove(tag, force=True)
+            daemon.client().images.remove(tag, force=True)
     inside = {path.removeprefix("context/"): size for path, size in files.items() if path.startswith("context/")}
     return {path: size for path, size in inside.items() if not path.startswith(probe_name)}
 
@@ -379,6 +382,7 @@ def _exclude_hint(name: str, lines: list[str]) -> str:
     return f"add the line {name} to .dockerignore"
 
 
+@replayable
 def check_hw2(work: str | Path | None = None) -> Feedback:
     """HW2: with a developer's clutter added (host node_modules, .git, .env), the folder's
     .dockerignore keeps them out of the build context and out of the image, and the app works."""
@@ -492,6 +496,7 @@ def _program(config: dict[str, object]) -> str:
     return parts[0] if parts else ""
 
 
+@replayable
 def check_hw3(work: str | Path | None = None) -> Feedback:
     """HW3: a multi-stage build whose final image is at most 25 MB, holds no Go toolchain and
     still answers on port 8080."""
@@ -590,7 +595,7 @@ def _load_push(folder: Path) -> PushFunction | str:
 
 
 def _remove_local(prefix: str) -> None:
-    client = engine.client()
+    client = daemon.client()
     for image in client.api.images():  # one call: no race with images deleted meanwhile
         for tag in image.get("RepoTags") or []:
             if tag.startswith(prefix):
@@ -598,6 +603,7 @@ def _remove_local(prefix: str) -> None:
                     client.images.remove(tag)
 
 
+@replayable
 def check_hw4(work: str | Path | PushFunction | None = None, *, image: str | None = None) -> Feedback:
     """HW4: start a private registry that needs a login, call the learner's push(registry, image),
     then pull what it returned by digest and compare it with `image`.
@@ -772,6 +778,7 @@ def _greeter_diagnosis(entry: list[str] | None, command: list[str] | None, with_
     return ("the program or its arguments are not the ones expected", "greet is at /usr/local/bin/greet in the image")
 
 
+@replayable
 def check_hw5(work: str | Path | None = None) -> Feedback:
     """HW5: `docker run IMAGE` greets the world, `docker run IMAGE Ana` greets Ana: an exec-form
     ENTRYPOINT with the default name as CMD."""

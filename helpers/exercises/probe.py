@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from docker.errors import APIError
 
-from .. import engine
-from ..catalog import BUSYBOX
-from ..errors import ContainerFailed, WorkbookError
-from ..labels import object_labels
-from ..run import run, run_once
+from helpers.catalog import BUSYBOX
+from helpers.engine import daemon
+from helpers.engine.run import run, run_once
+from helpers.errors import ContainerFailed, WorkbookError
+from helpers.labels import object_labels
+from helpers.replay import replayable
 
 ANY, LOOPBACK = "any address", "loopback only"
 
@@ -49,10 +50,11 @@ class _ChunkReader(io.RawIOBase):
 ENGINE_FILES = frozenset({".dockerenv", "dev/console", "etc/hostname", "etc/hosts", "etc/mtab", "etc/resolv.conf"})
 
 
+@replayable
 def image_files(ref: str) -> dict[str, int]:
     """Every file and symlink in the image's filesystem ("usr/bin/env" -> size in bytes),
     read by exporting a container that never starts (the files the engine adds are left out)."""
-    client = engine.client()
+    client = daemon.client()
     container = client.containers.create(ref, command=["/none"], labels=object_labels())
     files: dict[str, int] = {}
     try:
@@ -67,6 +69,7 @@ def image_files(ref: str) -> dict[str, int]:
     return files
 
 
+@replayable
 def listening(container_id: str) -> set[tuple[str, int]] | None:
     """The TCP ports a container listens on, as (ANY or LOOPBACK, port), read from
     /proc/net/tcp by a busybox container that shares its network. None if that failed."""
@@ -149,7 +152,7 @@ def _http_get(url: str) -> tuple[int, str] | None:
 
 def _uids(container_id: str) -> set[str]:
     try:
-        top = engine.client().api.top(container_id, ps_args="-o uid,pid,comm")
+        top = daemon.client().api.top(container_id, ps_args="-o uid,pid,comm")
     except APIError:
         return set()
     titles = [title.upper() for title in top.get("Titles") or []]
@@ -159,6 +162,7 @@ def _uids(container_id: str) -> set[str]:
     return {row[column] for row in top.get("Processes") or []}
 
 
+@replayable
 def serve(ref: str, port: int, path: str = "/", timeout: float = 30) -> Served:
     """`docker run -d -p 127.0.0.1:FREE:PORT REF`, then wait until GET `path` answers, the
     container exits, it is seen listening only elsewhere, or `timeout` passes. Never raises

@@ -11,10 +11,10 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotRecorded
+from helpers.errors import NotRecorded
 
 if TYPE_CHECKING:
-    from .session import Session
+    from helpers.replay.session import Session
 
 # Special methods Python looks up on the type, so they are spelled out here.
 _SPECIAL = ("__enter__", "__exit__", "__iter__", "__next__", "__len__", "__bool__", "__getitem__", "__contains__")

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput, NotRecorded
-from ..paths import NOTEBOOKS, STATE
+from helpers.errors import BadRecording, InvalidInput, NotRecorded
+from helpers.paths import NOTEBOOKS, STATE
 
-FORMAT = 1
+FORMAT = 2  # 2: data only, stable type tags (format 1 stored pickled frames and class paths)
+MAX_RECORDING = 64 << 20  # decompressed; the largest real one is under 3 MB
+OUTCOME_KEYS = frozenset({"value", "raise", "stdout", "proxy", "callable"})
 # Tests record into a folder of their own; everyone else uses the committed one.
 RECORDINGS_ENV = "WORKBOOK_RECORDINGS"
 
@@ -110,12 +112,17 @@ class Recording:
     asked: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     asked_function: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
+    path: Path = field(default_factory=Path)
+
     @classmethod
     def load(cls, notebook: str) -> Recording:
         path = recording_path(notebook)
         try:
-            with gzip.open(path, "rt") as raw:
-                document = json.load(raw)
+            with gzip.open(path, "rb") as raw:
+                data = raw.read(MAX_RECORDING + 1)
+            if len(data) > MAX_RECORDING:
+                raise _bad(path, f"it unpacks to more than {MAX_RECORDING >> 20} MB")
+            document = json.loads(data)
         except FileNotFoundError:
             raise NotRecorded(
                 f"There is no recording for {notebook}, so it cannot replay without an engine",
@@ -123,15 +130,17 @@ class Recording:
                 hint="start a Docker engine (`make lab` installs one on Linux), or record this notebook "
                 "once where an engine runs: `python -m helpers record " + notebook + "`",
             ) from None
-        except (OSError, ValueError) as exc:
-            raise NotRecorded(
-                f"The recording for {notebook} cannot be read",
-                where=str(path),
-                detail=str(exc),
-                hint=f"restore it with `git checkout -- {path.relative_to(NOTEBOOKS.parent)}` or record it again",
+        except (OSError, EOFError, ValueError, RecursionError, MemoryError) as exc:
+            raise _bad(
+                path, f"it is not a complete gzipped JSON file ({type(exc).__name__}: {str(exc)[:200]})"
             ) from None
+        calls, order = _validated(path, document)
         header = {k: v for k, v in document.items() if k not in ("calls", "order")}
-        return cls(notebook, header, document["calls"], document["order"])
+        return cls(notebook, header, calls, order, path=path)
+
+    def bad(self, problem: str) -> BadRecording:
+        """The error for a recording whose content turns out wrong while replaying."""
+        return _bad(self.path, problem)
 
     def kind(self, key: str) -> dict[str, Any] | None:
         """The first outcome of `key` without counting it as asked (tells methods from values)."""
@@ -162,3 +171,44 @@ class Recording:
             hint="replay mode can only show what a real run recorded; start a Docker engine to run your own "
             "builds and containers",
         )
+
+
+def _bad(path: Path, problem: str) -> BadRecording:
+    return BadRecording(
+        f"The replay recording {path.name} cannot be used: {problem}",
+        where=str(path),
+        hint="a recording is written only by `python -m helpers record`; restore the committed one with "
+        f"`git checkout -- notebooks/recordings/{path.name}`, or record it again where an engine runs",
+    )
+
+
+def _validated(path: Path, document: Any) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[list[Any]]]]:
+    """The calls and order of a recording, after checking every shape replay relies on."""
+    if not isinstance(document, dict):
+        raise _bad(path, "it is not a JSON object")
+    if document.get("format") != FORMAT:
+        raise _bad(path, f"it has format {str(document.get('format'))[:20]}, and this workbook reads format {FORMAT}")
+    calls, order = document.get("calls"), document.get("order")
+    if not isinstance(calls, dict) or not isinstance(order, dict):
+        raise _bad(path, "it has no 'calls' and 'order' mappings")
+    for key, outcomes in calls.items():
+        if not isinstance(outcomes, list) or not outcomes:
+            raise _bad(path, f"the call {key[:80]!r} has no list of outcomes")
+        for outcome in outcomes:
+            if not isinstance(outcome, dict) or set(outcome) - OUTCOME_KEYS:
+                raise _bad(path, f"an outcome of {key[:80]!r} is not one this workbook writes")
+            if "proxy" in outcome and not isinstance(outcome["proxy"], str):
+                raise _bad(path, f"an outcome of {key[:80]!r} names its object with something not text")
+    for function, sequence in order.items():
+        if not isinstance(sequence, list):
+            raise _bad(path, f"the order of {function[:80]!r} is not a list")
+        for entry in sequence:
+            if (
+                not isinstance(entry, list)
+                or len(entry) != 2
+                or not isinstance(entry[0], str)
+                or type(entry[1]) is not int
+                or not 0 <= entry[1] < len(calls.get(entry[0], []))
+            ):
+                raise _bad(path, f"the order of {function[:80]!r} points at a call that is not recorded")
+    return calls, order

@@ -24,8 +24,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .archive import Bounded, EmptyImage, TarEntry, read_image
-from .errors import InvalidInput
+from helpers.analysis.archive import Bounded, EmptyImage, TarEntry, read_image
+from helpers.errors import InvalidInput
+from helpers.replay import replayable
 
 WHITEOUT, OPAQUE = ".wh.", ".wh..wh..opq"
 ADDED, CHANGED, DELETED = "added", "changed", "deleted"
@@ -130,6 +131,7 @@ def collect(entries: Iterable[tuple[TarEntry, Bounded]]) -> list[Entry]:
     return [entry for header, _ in entries if (entry := _entry(header)) is not None]
 
 
+@replayable(local=True)
 def analyze(source: str | Path, *, image: str | None = None) -> ImageAnalysis:
     """Analyse an engine image (reference) or a saved archive (path; works with no engine at all)."""
     started = time.monotonic()
@@ -331,7 +333,7 @@ def _stack(stack: _Tree, nodes: dict[str, tuple[int, bool]]) -> None:
 # --- tables and chart -----------------------------------------------------------------------------------------------
 
 
-def layers_table(analysis: ImageAnalysis) -> pd.DataFrame:
+def table(analysis: ImageAnalysis) -> pd.DataFrame:
     """One row per layer: the instruction, dive's size, and files added / changed / deleted with their bytes.
     Counts leave directories out; deleted bytes are what the deleted paths held in the layers below."""
     rows = []
@@ -435,10 +437,10 @@ def summary_table(analysis: ImageAnalysis) -> pd.DataFrame:
 
 def chart(analysis: ImageAnalysis, title: str | None = None) -> Figure:
     """Per layer: MB added, changed and deleted (deleted drawn leftwards: hidden, yet still stored)."""
-    table = layers_table(analysis)
-    labels = [f"{row.layer}. {row.instruction[:45]}" for row in table.itertuples()]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(table) + 1.8))
-    added, changed, deleted = table.added_bytes / 1e6, table.changed_bytes / 1e6, -table.deleted_bytes / 1e6
+    rows = table(analysis)
+    labels = [f"{row.layer}. {row.instruction[:45]}" for row in rows.itertuples()]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.8))
+    added, changed, deleted = rows.added_bytes / 1e6, rows.changed_bytes / 1e6, -rows.deleted_bytes / 1e6
     ax.barh(labels, added, color="#2e8b57", label="added")
     bars = ax.barh(labels, changed, left=added, color="#e69f00", label="changed")
     ax.bar_label(bars, labels=[_label(a + c) for a, c in zip(added, changed, strict=True)], padding=3, fontsize=8)
@@ -471,7 +473,7 @@ __all__ = [
     "efficiency",
     "files_table",
     "inefficiencies_table",
-    "layers_table",
     "path_history",
     "summary_table",
+    "table",
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import engine
+from helpers.engine import daemon
+from helpers.replay import replayable
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 QEMU_TO_PLATFORM = {
@@ -18,9 +19,10 @@ QEMU_TO_PLATFORM = {
 }
 
 
+@replayable
 def emulated() -> list[str]:
     """Platforms whose binaries the kernel hands to QEMU (local engines only)."""
-    if engine.info().remote or not BINFMT.is_dir():
+    if daemon.info().remote or not BINFMT.is_dir():
         return []
     found = []
     for entry, platform in QEMU_TO_PLATFORM.items():
@@ -30,6 +32,7 @@ def emulated() -> list[str]:
     return found
 
 
+@replayable
 def runnable() -> list[str]:
-    native = engine.native_platform()
+    native = daemon.native_platform()
     return [native] + [p for p in emulated() if p != native]

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from docker.errors import APIError, NotFound
 from docker.models.images import Image
 
-from . import engine
-from .images import existing
-from .labels import IMAGE_LABEL, OBJECT_LABEL, REF_LABEL, STANDIN_LABEL, learner
+from helpers.engine import daemon
+from helpers.engine.images import existing
+from helpers.labels import IMAGE_LABEL, OBJECT_LABEL, REF_LABEL, STANDIN_LABEL, learner
+from helpers.replay import replayable
 
 LOCAL_REGISTRY_PREFIXES = ("127.0.0.1:", "localhost:")
 
@@ -36,9 +37,10 @@ class Removed:
         )
 
 
+@replayable
 def cleanup(*, include_bases: bool = False, who: str | None = None) -> Removed:
     """Remove this learner's workbook containers, networks, volumes and images."""
-    client = engine.client()
+    client = daemon.client()
     who = who or learner()
     mine = {"label": f"{OBJECT_LABEL}={who}"}
     removed = Removed()

@@ -8,9 +8,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import engine, proc
-from .errors import BaseUnavailable
-from .labels import STANDIN_LABEL, STANDIN_VERSIONS_LABEL
+from helpers.engine import daemon, proc
+from helpers.errors import BaseUnavailable
+from helpers.labels import STANDIN_LABEL, STANDIN_VERSIONS_LABEL
 
 SUITE = "trixie"
 
@@ -66,7 +66,7 @@ def build_debian(ref: str, say: Callable[[str], None]) -> str:
         proc.run(_as_root(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."]))
         repository, _, tag = ref.rpartition(":")
         say(f"  importing {tarball.stat().st_size / 1e6:.0f} MB as {ref}")
-        engine.client().api.import_image_from_file(
+        daemon.client().api.import_image_from_file(
             str(tarball),
             repository=repository,
             tag=tag,

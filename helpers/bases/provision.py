@@ -14,12 +14,14 @@ from pathlib import Path
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from . import engine, images, proc, rootfs
-from .catalog import CATALOG, DEBIAN, SCRATCH, Base, normalize
-from .errors import BaseUnavailable, BuildFailed
-from .extra_ca import extra_ca_file
-from .labels import STANDIN_LABEL, STANDIN_VERSIONS_LABEL, object_labels
-from .standins import EXTRA_CA_FILE, RECIPES, Recipe
+from helpers.bases import rootfs
+from helpers.bases.extra_ca import extra_ca_file
+from helpers.bases.standins import EXTRA_CA_FILE, RECIPES, Recipe
+from helpers.catalog import CATALOG, DEBIAN, SCRATCH, Base, normalize
+from helpers.engine import daemon, images, proc
+from helpers.errors import BaseUnavailable, BuildFailed
+from helpers.labels import STANDIN_LABEL, STANDIN_VERSIONS_LABEL, object_labels
+from helpers.replay import replayable
 
 Say = Callable[[str], None]
 
@@ -35,11 +37,12 @@ class BaseStatus:
     seconds: float | None = None  # time to pull or build it in this run
 
 
+@replayable
 def status(base: Base) -> BaseStatus:
     """What the engine holds for one catalog base, without changing anything."""
     ref = normalize(base.ref)
     try:
-        image = engine.client().images.get(ref)
+        image = daemon.client().images.get(ref)
     except ImageNotFound:
         return BaseStatus(base.ref, MISSING if base.standin else UNAVAILABLE)
     labels = image.labels or {}
@@ -47,19 +50,22 @@ def status(base: Base) -> BaseStatus:
     return BaseStatus(base.ref, state, labels.get(STANDIN_VERSIONS_LABEL, ""), images.unpacked_bytes(image) / 1e6)
 
 
+@replayable
 def statuses() -> list[BaseStatus]:
     return [status(base) for base in CATALOG]
 
 
+@replayable
 def registry_answers(ref: str = "busybox:1.37") -> bool:
     """True when the engine can reach a registry (asks for one manifest; fails fast offline)."""
     try:
-        engine.client().api.inspect_distribution(ref)
+        daemon.client().api.inspect_distribution(ref)
     except (APIError, NotFound):
         return False
     return True
 
 
+@replayable
 def ensure_bases(say: Say = print, *, only: list[str] | None = None) -> list[BaseStatus]:
     """Pull or build every missing catalog base; present ones are reused as they are."""
     wanted = [b for b in CATALOG if only is None or b.ref in only or normalize(b.ref) in only]
@@ -82,7 +88,7 @@ def ensure_bases(say: Say = print, *, only: list[str] | None = None) -> list[Bas
         started = time.monotonic()
         if online:
             say(f"{prefix}: pulling")
-            engine.client().images.pull(normalize(base.ref))
+            daemon.client().images.pull(normalize(base.ref))
         elif base.standin is None:
             say(f"{prefix}: unavailable offline (no honest stand-in can be made here)")
             results[base.ref] = current
@@ -102,7 +108,7 @@ def ensure_bases(say: Say = print, *, only: list[str] | None = None) -> list[Bas
 
 def _in_build_order(bases: list[Base]) -> list[Base]:
     """Bases ordered so each stand-in comes after the bases it is built FROM."""
-    from .catalog import BY_REF
+    from helpers.catalog import BY_REF
 
     ordered: list[Base] = []
 
@@ -152,7 +158,7 @@ def _prepare_context(recipe: Recipe, context: Path, say: Say) -> str:
 
 
 def _node_package() -> str:
-    arch = engine.client().info().get("Architecture", "x86_64")
+    arch = daemon.client().info().get("Architecture", "x86_64")
     name = {"x86_64": "x64", "aarch64": "arm64"}.get(arch)
     if name is None:
         raise BaseUnavailable(
@@ -184,7 +190,7 @@ def _unpack_npm_package(spec: str, destination: Path, say: Say) -> None:
 def _classic_build(context: Path, ref: str, target: str | None, labels: dict[str, str], say: Say) -> None:
     """A classic (non-BuildKit) build, so stand-ins need nothing but the engine."""
     log: list[str] = []
-    api = engine.client().api
+    api = daemon.client().api
     for chunk in api.build(
         path=str(context),
         tag=ref,
@@ -212,7 +218,7 @@ def _classic_build(context: Path, ref: str, target: str | None, labels: dict[str
 
 def _probe(ref: str, recipe: Recipe) -> str:
     """Ask the image which versions it holds."""
-    client = engine.client()
+    client = daemon.client()
     if recipe.probe:
         container = client.containers.create(
             ref, entrypoint=["sh", "-c"], command=[recipe.probe], labels=object_labels(), network_mode="none"
@@ -233,6 +239,7 @@ def _probe(ref: str, recipe: Recipe) -> str:
         container.remove(force=True)
 
 
+@replayable
 def present_refs() -> set[str]:
     """Catalog references available to FROM here (scratch always is)."""
     return {s.ref for s in statuses() if s.state in (PULLED, STANDIN)} | {SCRATCH}

@@ -9,21 +9,24 @@ import pandas as pd
 from docker.errors import ImageNotFound
 from docker.models.images import Image
 
-from . import engine
-from .errors import ImageNotFound as WorkbookImageNotFound
-from .labels import STANDIN_LABEL
+from helpers.engine import daemon
+from helpers.errors import NoSuchImage
+from helpers.labels import STANDIN_LABEL
+from helpers.replay import replayable
 
 
+@replayable
 def get(ref: str) -> Image:
     try:
-        return engine.client().images.get(ref)
+        return daemon.client().images.get(ref)
     except ImageNotFound:
-        raise WorkbookImageNotFound(
+        raise NoSuchImage(
             f"The image {ref} is not on this engine",
             hint="build it first (helpers.build), or for a base run `python -m helpers bases`",
         ) from None
 
 
+@replayable
 def size_mb(ref: str) -> float:
     return unpacked_bytes(get(ref)) / 1e6
 
@@ -45,6 +48,7 @@ def manifest_unpacked_bytes(manifest: dict[str, Any]) -> int | None:
     return unpacked if isinstance(unpacked, int) else None
 
 
+@replayable
 def platform_digest(image: Image | str, platform: str | None = None) -> str:
     """The digest that names one platform's image content, stable for the same content on both stores.
 
@@ -63,17 +67,18 @@ def _platform_manifest(image: Image, platform: str | None = None) -> dict[str, A
     engine's own); None on the classic store, which keeps no manifests."""
     if "Descriptor" not in image.attrs:
         return None
-    api = image.client.api if image.client is not None else engine.client().api
+    api = image.client.api if image.client is not None else daemon.client().api
     response = api._get(api._url("/images/{0}/json", image.id), params={"manifests": "1"})
     listed = api._result(response, json=True).get("Manifests") or []
     manifests = [m for m in listed if m.get("Kind") == "image" and m.get("Available")]
-    wanted = (platform or engine.native_platform()).split("/")[1]
+    wanted = (platform or daemon.native_platform()).split("/")[1]
     for manifest in manifests:
         if ((manifest.get("ImageData") or {}).get("Platform") or {}).get("architecture") == wanted:
             return dict(manifest)
     return dict(manifests[0]) if manifests else None
 
 
+@replayable
 def table(refs: Iterable[str]) -> pd.DataFrame:
     """One row per image: reference, short id, size, layer count, stand-in or not."""
     rows = []
@@ -92,9 +97,10 @@ def table(refs: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@replayable
 def history(ref: str) -> pd.DataFrame:
     """`docker history` as a table, oldest step first: instruction, size in MB and bytes."""
-    rows = engine.client().api.history(get(ref).id)
+    rows = daemon.client().api.history(get(ref).id)
     records = []
     for row in reversed(rows):
         records.append(
@@ -127,6 +133,7 @@ def instruction_text(created_by: str, comment: str = "") -> str:
     return text
 
 
+@replayable
 def layers(ref: str) -> pd.DataFrame:
     """The filesystem layers (diff ids) with the instruction that made each and its size.
 
@@ -175,6 +182,7 @@ def _layer_steps(steps: pd.DataFrame, count: int) -> pd.DataFrame:
     return sized if len(sized) == count else steps.tail(count)
 
 
+@replayable
 def config(ref: str) -> dict[str, Any]:
     """What `docker inspect` says matters to a learner: command, env, user, ports, ..."""
     attrs = get(ref).attrs
@@ -194,6 +202,7 @@ def config(ref: str) -> dict[str, Any]:
     }
 
 
+@replayable
 def config_table(ref: str) -> pd.DataFrame:
     return pd.DataFrame([{"field": key, "value": value} for key, value in config(ref).items() if key != "Labels"])
 
@@ -202,7 +211,7 @@ def existing(*, filters: dict[str, Any] | None = None, all: bool = False) -> lis
     """`client.images.list()` without its race: the SDK lists, then inspects each image, and an
     image that another kernel or learner removes in between fails the whole call with a 404.
     Images that vanish meanwhile are left out instead."""
-    client = engine.client()
+    client = daemon.client()
     found = []
     for summary in client.api.images(all=all, filters=filters):
         try:

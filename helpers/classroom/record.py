@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import EngineUnavailable, InvalidInput
-from ..paths import NOTEBOOKS, STATE
-from .route import original
-from .session import MODE_ENV, RECORD
-from .store import compact, journal_path
+from helpers.errors import EngineUnavailable, InvalidInput
+from helpers.paths import NOTEBOOKS, STATE
+from helpers.replay import live_only
+from helpers.replay.session import MODE_ENV, RECORD
+from helpers.replay.store import compact, journal_path
 
 Say = Callable[[str], None]
 CELL_TIMEOUT = 1800
@@ -43,9 +43,11 @@ def record(
 ) -> list[Path]:
     """Execute each notebook in record mode; write its recording, and its outputs back into it
     (keep_outputs=False leaves the notebook file as it is; fresh=False keeps the work folders)."""
-    from ..engine import available
+    from helpers.engine.daemon import available
 
-    if not original(available)():
+    with live_only():
+        engine_answers = available()
+    if not engine_answers:
         raise EngineUnavailable(
             "Recording needs a real Docker engine, and none answers",
             hint="start one (`make engine`), then run `python -m helpers record` again",
@@ -74,7 +76,7 @@ def record(
 def _fresh_work_folders() -> None:
     """Start from what a fresh clone has: no work folders left by earlier runs (their extra
     files would change the folders' content keys, and replay would not match them)."""
-    from ..labels import learner
+    from helpers.labels import learner
 
     shutil.rmtree(STATE / "work" / learner(), ignore_errors=True)
 

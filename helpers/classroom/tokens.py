@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import secrets
 
-from .replay.route import engine_call
+from helpers.replay import replayable
 
 
-@engine_call  # replay mode gives back the recorded run's token, so its results still match
+@replayable  # replay mode gives back the recorded run's token, so its results still match
 def fresh_token(prefix: str = "") -> str:
     """A new random token, e.g. fresh_token("edit-") -> "edit-3f9a1c2b7d4e"."""
     return prefix + secrets.token_hex(6)

@@ -11,11 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from . import engine, proc
-from .archive import is_archive_path
-from .errors import ArchiveMissing
-from .images import get as get_image
-from .lint import tool
+from helpers.analysis.archive import is_archive_path
+from helpers.analysis.lint import tool
+from helpers.engine import daemon, proc
+from helpers.engine.images import get as get_image
+from helpers.errors import ArchiveMissing
+from helpers.replay import replayable
 
 COLUMNS = ["name", "version", "type", "purl", "path"]
 
@@ -36,7 +37,8 @@ class Sbom:
         return self.packages.groupby("type").size().rename("packages").reset_index()
 
 
-def sbom(source: str | Path, *, timeout: float = 900) -> Sbom:
+@replayable(local=True)
+def generate(source: str | Path, *, timeout: float = 900) -> Sbom:
     """Run syft on an engine image (reference) or a `docker save` archive (path; no engine needed)."""
     env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
     if is_archive_path(source):
@@ -46,7 +48,7 @@ def sbom(source: str | Path, *, timeout: float = 900) -> Sbom:
         target = f"docker-archive:{path.resolve()}"
     else:
         get_image(str(source))  # a clear ImageNotFound / EngineUnavailable before syft starts
-        env["DOCKER_HOST"] = engine.docker_host()
+        env["DOCKER_HOST"] = daemon.docker_host()
         target = f"docker:{source}"
     with tempfile.TemporaryDirectory(prefix="workbook-sbom-") as folder:
         report = Path(folder) / "sbom.json"
@@ -61,9 +63,10 @@ def sbom(source: str | Path, *, timeout: float = 900) -> Sbom:
     return Sbom(str(source), _distro(document), _version(document), _packages(document))
 
 
+@replayable(local=True)
 def packages(source: str | Path) -> pd.DataFrame:
     """The packages syft finds: name, version, type, package URL and where it was found."""
-    return sbom(source).packages
+    return generate(source).packages
 
 
 def _packages(document: dict[str, Any]) -> pd.DataFrame:
@@ -90,4 +93,4 @@ def _version(document: dict[str, Any]) -> str:
     return str((document.get("descriptor") or {}).get("version", ""))
 
 
-__all__ = ["Sbom", "packages", "sbom"]
+__all__ = ["Sbom", "generate", "packages"]

@@ -15,8 +15,8 @@ import docker.errors
 import pandas as pd
 from docker.errors import APIError
 
-from . import engine, images, proc
-from .buildlog import (
+from helpers.engine import daemon, images, proc
+from helpers.engine.buildlog import (
     BuildStep,
     Failure,
     buildkit_failure,
@@ -25,10 +25,11 @@ from .buildlog import (
     classic_steps,
     failing_step_output,
 )
-from .errors import BuildFailed, CommandFailed, InvalidInput
-from .labels import image_labels, image_name
-from .live import LiveLog
-from .paths import app_dir
+from helpers.engine.livelog import LiveLog
+from helpers.errors import BuildFailed, CommandFailed, InvalidInput
+from helpers.labels import image_labels, image_name
+from helpers.paths import app_dir
+from helpers.replay import replayable
 
 BUILDKIT, CLASSIC = "buildkit", "classic"
 
@@ -79,6 +80,7 @@ class BuildResult:
         )
 
 
+@replayable
 @cache
 def buildx_available() -> bool:
     try:
@@ -107,6 +109,7 @@ def default_tag(context: Path, dockerfile: str) -> str:
     return image_name(context.name, variant.lower())
 
 
+@replayable
 def build(
     app: str | Path,
     dockerfile: str = "Dockerfile",
@@ -149,7 +152,7 @@ def build(
         raise InvalidInput("Secrets and --platform need BuildKit", hint="pass builder='buildkit'")
     ref = tag or default_tag(context, dockerfile)
     all_labels = {**image_labels(ref), **(labels or {})}
-    docker_client = engine.client()  # fail early and plainly when no engine answers
+    docker_client = daemon.client()  # fail early and plainly when no engine answers
     live = LiveLog(f"building {ref} from {context.name}/{dockerfile}", quiet=quiet)
     started = time.monotonic()
     run = _buildkit if builder == BUILDKIT else _classic
@@ -266,7 +269,7 @@ def _classic(
 ) -> tuple[str, list[str]]:
     lines: list[str] = []
     image_id = ""
-    api = engine.client().api
+    api = daemon.client().api
     try:
         for chunk in api.build(
             path=str(context),
@@ -314,7 +317,7 @@ KNOWN_PLATFORMS = (
 
 def _check_platform(platform: str) -> None:
     """Refuse a platform no engine knows, before BuildKit explains it as a missing base."""
-    from .platforms import runnable
+    from helpers.engine.platforms import runnable
 
     if platform.removesuffix("/v8") in KNOWN_PLATFORMS:
         return
@@ -382,6 +385,7 @@ def _build_failed(context: Path, dockerfile: str, failure: Failure, lines: list[
     )
 
 
+@replayable
 def buildx(args: Sequence[str], *, timeout: float = 600) -> str:
     """Run any other `docker buildx` subcommand (imagetools, ls, ...) and return its output."""
     if not shutil.which("docker"):

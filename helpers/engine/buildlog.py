@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .labels import PREFIX as LABEL_PREFIX
+from helpers.labels import PREFIX as LABEL_PREFIX
 
 
 @dataclass

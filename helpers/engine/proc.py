@@ -8,9 +8,9 @@ import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from .errors import CommandFailed
+from helpers.errors import CommandFailed
 
-log = logging.getLogger("helpers.proc")
+log = logging.getLogger("helpers.engine.proc")
 
 TAIL_LINES = 25
 

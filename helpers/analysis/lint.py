@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import proc
-from .errors import InvalidInput
+from helpers.engine import proc
+from helpers.errors import InvalidInput
 
 COLUMNS = ["rule", "line", "level", "message", "link"]
 LEVELS = {"error": 0, "warning": 1, "info": 2, "style": 3}
@@ -40,7 +40,7 @@ def rule_link(rule: str) -> str:
     return f"https://github.com/hadolint/hadolint/wiki/{rule}"
 
 
-def lint(dockerfile: str | Path, *, ignore: Sequence[str] = ()) -> pd.DataFrame:
+def dockerfile(dockerfile: str | Path, *, ignore: Sequence[str] = ()) -> pd.DataFrame:
     """hadolint's findings for a Dockerfile: rule, line, level, message and link, in line order."""
     path = Path(dockerfile)
     if not path.is_file():
@@ -48,7 +48,7 @@ def lint(dockerfile: str | Path, *, ignore: Sequence[str] = ()) -> pd.DataFrame:
     return _run(path, ignore)
 
 
-def lint_text(text: str, *, ignore: Sequence[str] = ()) -> pd.DataFrame:
+def text(text: str, *, ignore: Sequence[str] = ()) -> pd.DataFrame:
     """The same for Dockerfile text written in a notebook cell."""
     with tempfile.TemporaryDirectory(prefix="workbook-lint-") as folder:
         path = Path(folder) / "Dockerfile"
@@ -82,4 +82,4 @@ def counts(findings: pd.DataFrame) -> dict[str, int]:
     return {level: int((findings.level == level).sum()) for level in LEVELS}
 
 
-__all__ = ["counts", "lint", "lint_text", "rule_link", "tool"]
+__all__ = ["counts", "dockerfile", "rule_link", "text", "tool"]

@@ -18,10 +18,18 @@ from typing import Any, BinaryIO, Generic, NoReturn, TypeVar
 
 from docker.errors import APIError
 
-from . import engine
-from .errors import ArchiveMissing, ImageNotFound, InvalidInput, WorkbookError
-from .images import get as get_image
-from .images import instruction_text
+from helpers.engine import daemon
+from helpers.engine.images import get as get_image
+from helpers.engine.images import instruction_text
+from helpers.errors import (
+    ArchiveMissing,
+    ArchiveTruncated,
+    EmptyImage,
+    ExportFailed,
+    InvalidInput,
+    NoSuchImage,
+    NotAnImageArchive,
+)
 
 T = TypeVar("T")
 
@@ -39,22 +47,6 @@ EMPTY_HINT = (
 SAVE_HINT = (
     "save the image again (`docker save -o image.tar REF` or helpers.archive.save) and check the disk is not full"
 )
-
-
-class ArchiveTruncated(InvalidInput):
-    """The archive ends before its last member is complete."""
-
-
-class NotAnImageArchive(InvalidInput):
-    """The file is not a tar archive, or a tar archive without an image manifest."""
-
-
-class EmptyImage(WorkbookError):
-    """The image has no filesystem layer at all (e.g. FROM scratch with only metadata)."""
-
-
-class ExportFailed(WorkbookError):
-    """The engine would not export (`docker save`) the image."""
 
 
 class _Truncated(Exception):
@@ -462,13 +454,13 @@ def read_image(source: str | Path, visit: LayerVisitor[T], *, image: str | None 
 def _engine_chunks(ref: str) -> Generator[bytes, None, None]:
     """The engine's export of `ref` as chunks, its first one already fetched so that refusals surface here."""
     _check_engine_image(ref)
-    chunks = engine.client().api.get_image(ref, chunk_size=CHUNK)
+    chunks = daemon.client().api.get_image(ref, chunk_size=CHUNK)
     try:
         first = next(chunks, b"")
     except APIError as exc:
         raise ExportFailed(
             f"The engine would not export the image {ref}",
-            where=f"engine {engine.docker_host()}",
+            where=f"engine {daemon.docker_host()}",
             detail=str(exc.explanation or exc),
             hint="check `docker save REF > /dev/null` in a terminal; the engine log may say more",
         ) from None
@@ -488,7 +480,7 @@ def _check_engine_image(ref: str) -> None:
     if not layers:
         raise EmptyImage(
             f"The image {ref} has no filesystem layer",
-            where=f"engine {engine.docker_host()}",
+            where=f"engine {daemon.docker_host()}",
             hint=EMPTY_HINT,
         )
 
@@ -618,7 +610,7 @@ def _docker_manifest(scan: _Scan[Any], where: str, wanted: str | None) -> tuple[
     if wanted:
         entries = [entry for entry in entries if _short(wanted) in map(_short, entry.get("RepoTags") or [])]
         if not entries:
-            raise ImageNotFound(f"The archive holds no image tagged {wanted}", where=where, hint=f"its tags: {tags}")
+            raise NoSuchImage(f"The archive holds no image tagged {wanted}", where=where, hint=f"its tags: {tags}")
     elif len(entries) > 1:
         raise InvalidInput("The archive holds several images", where=where, hint=f"pass image= one of {tags}")
     elif not entries:

@@ -8,7 +8,7 @@ import html
 import ipywidgets as widgets
 import pandas as pd
 
-from .layers import ImageAnalysis, files_table, path_history
+from helpers.analysis.layers import ImageAnalysis, files_table, path_history
 
 CHANGES = ("all", "added", "changed", "deleted")
 
@@ -39,7 +39,7 @@ def folder_sizes(files: pd.DataFrame, depth: int) -> pd.DataFrame:
 
 
 class Explorer(widgets.VBox):
-    """The explorer widget itself; `explore(analysis)` makes one."""
+    """The explorer widget itself; `show(analysis)` makes one."""
 
     def __init__(self, analysis: ImageAnalysis, *, rows: int = 200) -> None:
         self.analysis = analysis
@@ -92,9 +92,9 @@ class Explorer(widgets.VBox):
         self.history.value = _html_table(frame, self.rows)
 
 
-def explore(analysis: ImageAnalysis, *, rows: int = 200) -> Explorer:
+def show(analysis: ImageAnalysis, *, rows: int = 200) -> Explorer:
     """The layer explorer for an analysis from helpers.layers.analyze(); tables show at most `rows` rows."""
     return Explorer(analysis, rows=rows)
 
 
-__all__ = ["Explorer", "explore", "folder_sizes"]
+__all__ = ["Explorer", "folder_sizes", "show"]

@@ -16,8 +16,9 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .archive import Bounded, TarEntry, read_image
-from .layers import OPAQUE, WHITEOUT
+from helpers.analysis.archive import Bounded, TarEntry, read_image
+from helpers.analysis.layers import OPAQUE, WHITEOUT
+from helpers.replay import replayable
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def _visitor(rules: Compiled, max_file_bytes: int | None) -> Callable[[Iterable[
     return visit
 
 
+@replayable(local=True)
 def scan(
     source: str | Path,
     *,

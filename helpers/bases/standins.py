@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import catalog as c
+from helpers import catalog as c
 
 EXTRA_CA_FILE = "workbook-extra-ca.crt"
 

@@ -12,7 +12,8 @@ from functools import lru_cache
 import docker
 from docker.errors import DockerException
 
-from .errors import EngineUnavailable
+from helpers.errors import EngineUnavailable
+from helpers.replay import replayable
 
 _client: docker.DockerClient | None = None
 
@@ -58,6 +59,7 @@ def _context_host() -> str | None:
         return None
 
 
+@replayable
 def client(timeout: int = 120) -> docker.DockerClient:
     """A connected client; reconnects once if the engine was restarted."""
     global _client
@@ -85,6 +87,7 @@ def client(timeout: int = 120) -> docker.DockerClient:
     return fresh
 
 
+@replayable
 def available() -> bool:
     """True when an engine answers."""
     try:
@@ -94,6 +97,7 @@ def available() -> bool:
     return True
 
 
+@replayable
 def info() -> EngineInfo:
     c = client()
     version = c.version()
@@ -120,6 +124,7 @@ def _store_of(details: dict[str, object]) -> str:
     return CONTAINERD if snapshotter else CLASSIC
 
 
+@replayable
 def image_store() -> str:
     """`containerd` (Docker Desktop since 4.34, Engine 29's default) or `classic` (overlay2 graph driver).
 
@@ -129,6 +134,7 @@ def image_store() -> str:
     return _store_of(client().info())
 
 
+@replayable
 def native_platform() -> str:
     """The engine's own platform, e.g. linux/amd64."""
     arch = client().info().get("Architecture", "x86_64")

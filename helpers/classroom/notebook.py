@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import WorkbookError
+from helpers.errors import WorkbookError
 
 
 def show_errors_plainly() -> None:

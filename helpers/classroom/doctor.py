@@ -11,13 +11,14 @@ from typing import Any
 import docker
 import pandas as pd
 
-from . import bases, engine, platforms
-from .build import buildkit_version, buildx_available
-from .errors import WorkbookError
-from .images import manifest_unpacked_bytes
-from .labels import IMAGE_LABEL, STANDIN_LABEL
-from .replay.session import live_only
-from .replay.store import recordings
+from helpers.bases import provision as bases
+from helpers.engine import daemon, platforms
+from helpers.engine.build import buildkit_version, buildx_available
+from helpers.engine.images import manifest_unpacked_bytes
+from helpers.errors import WorkbookError
+from helpers.labels import IMAGE_LABEL, STANDIN_LABEL
+from helpers.replay.session import live_only
+from helpers.replay.store import recordings
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -38,9 +39,9 @@ def checks() -> list[Check]:
 def _checks() -> list[Check]:
     rows: list[Check] = []
     try:
-        info = engine.info()
+        info = daemon.info()
     except WorkbookError as exc:
-        rows.append(Check("engine", FAIL, exc.what + f" at {engine.docker_host()}. " + exc.hint))
+        rows.append(Check("engine", FAIL, exc.what + f" at {daemon.docker_host()}. " + exc.hint))
         rows.append(_replay_check())
         rows.append(_disk(Path.home()))
         return rows
@@ -93,8 +94,8 @@ def _checks() -> list[Check]:
     return rows
 
 
-# Written by scripts/setup-engine.sh when it installed and started the engine.
-SETUP_STATE = Path("/var/lib/workbook-engine/engine.json")
+# Written by scripts/setup-daemon.sh when it installed and started the engine.
+SETUP_STATE = Path("/var/lib/workbook-engine/daemon.json")
 SECOND_STORE_HOST = "unix:///run/workbook-second/docker.sock"
 
 
@@ -129,7 +130,7 @@ def _current(version: str) -> Check:
 
 
 def _store(store: str) -> Check:
-    if store == engine.CONTAINERD:
+    if store == daemon.CONTAINERD:
         return Check(
             "image store",
             OK,
@@ -162,10 +163,10 @@ def _workbook_space() -> list[Check]:
     rows = []
     for label, host in (("this store", None), ("second store", SECOND_STORE_HOST)):
         try:
-            client = engine.client() if host is None else _other_client(host)
+            client = daemon.client() if host is None else _other_client(host)
             if client is None:
                 continue
-            store = engine._store_of(client.info())
+            store = daemon._store_of(client.info())
             sizes: dict[str, int] = {}
             for wanted in (IMAGE_LABEL, STANDIN_LABEL):
                 for summary in _image_summaries(client, wanted):

@@ -22,23 +22,17 @@ from typing import IO, Any
 
 from docker.errors import APIError, ImageNotFound
 
-from . import bases, engine, proc
-from .catalog import SCRATCH
-from .errors import WorkbookError
-from .images import existing, unpacked_bytes
-from .labels import IMAGE_LABEL, learner
+from helpers.bases import provision as bases
+from helpers.catalog import SCRATCH
+from helpers.engine import daemon, proc
+from helpers.engine.images import existing, unpacked_bytes
+from helpers.errors import KitError, KitMissing
+from helpers.labels import IMAGE_LABEL, learner
+from helpers.replay import replayable
 
 IMAGES_MEMBER, MANIFEST_MEMBER, FORMAT = "images.tar", "kit.json", 1
 CHUNK = 1 << 20
 Say = Callable[[str], None]
-
-
-class KitError(WorkbookError):
-    """A classroom kit could not be saved or loaded."""
-
-
-class KitMissing(KitError, FileNotFoundError):
-    """There is no kit file at the path given."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +51,10 @@ def default_refs() -> list[str]:
     return refs
 
 
-def save_kit(path: str | Path, refs: list[str] | None = None, say: Say = print) -> list[KitImage]:
+@replayable
+def save(path: str | Path, refs: list[str] | None = None, say: Say = print) -> list[KitImage]:
     """Write every image in `refs` (default: default_refs()) into one kit file."""
-    client = engine.client()
+    client = daemon.client()
     refs = refs or default_refs()
     images, stored = [], 0
     for ref in refs:
@@ -106,6 +101,7 @@ def _save_stream(refs: list[str]) -> Iterator[bytes]:
     yield from proc.stream_bytes(["docker", "save", *refs], what="docker save failed")
 
 
+@replayable(local=True)
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """Read and fully verify a kit: its manifest and the checksum of its images."""
     source = Path(path)
@@ -135,11 +131,12 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_kit(path: str | Path, say: Say = print) -> list[str]:
+@replayable
+def load(path: str | Path, say: Say = print) -> list[str]:
     """Verify a kit, then load it; on a failed load, remove what this load added."""
     manifest = read_manifest(path)
     say(f"Kit verified: {len(manifest['images'])} images, sha256 {manifest['sha256'][:16]}...")
-    native = engine.client().info().get("Architecture", "")
+    native = daemon.client().info().get("Architecture", "")
     wanted = {"x86_64": "amd64", "aarch64": "arm64"}.get(native, native)
     foreign = sorted({i["architecture"] for i in manifest["images"]} - {wanted})
     if foreign:
@@ -148,7 +145,7 @@ def load_kit(path: str | Path, say: Say = print) -> list[str]:
             where=str(path),
             hint=f"ask for a kit saved on a {wanted} machine",
         )
-    client = engine.client()
+    client = daemon.client()
     # One listing call, no inspect per image: no race with images others delete meanwhile.
     before = {str(image["Id"]) for image in client.api.images(all=True)}
     try:
@@ -183,13 +180,13 @@ def load_kit(path: str | Path, say: Say = print) -> list[str]:
 
 def _present(ref: str, image_id: str) -> bool:
     try:
-        return str(engine.client().images.get(ref).id) == image_id
+        return str(daemon.client().images.get(ref).id) == image_id
     except ImageNotFound:
         return False
 
 
 def _remove_new(manifest: dict[str, Any], before: set[str]) -> None:
-    client = engine.client()
+    client = daemon.client()
     for entry in manifest["images"]:
         if entry["id"] not in before:
             with suppress(APIError):  # not loaded at all

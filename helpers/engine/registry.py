@@ -16,33 +16,25 @@ import urllib.request
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import bcrypt
 from docker.errors import APIError
 from docker.models.containers import Container
 
-from . import engine, proc
-from .archive import MAX_JSON
-from .catalog import REGISTRY
-from .errors import WorkbookError
-from .labels import object_labels, object_name
-from .run import LOOPBACK, free_port
+from helpers.analysis.archive import MAX_JSON
+from helpers.catalog import REGISTRY
+from helpers.engine import daemon, proc
+from helpers.engine.run import LOOPBACK, free_port
+from helpers.errors import LoginRefused, RegistryError
+from helpers.labels import object_labels, object_name
+from helpers.replay import replayable
 
 
-class RegistryError(WorkbookError):
-    """A push, pull or login against a registry failed."""
-
-
-class LoginRefused(RegistryError):
-    """The registry refused the user name or password."""
-
-
+@replayable
 @dataclass
 class LocalRegistry:
     """`with LocalRegistry() as registry:` starts one; it is removed on exit."""
-
-    __replay_live__: ClassVar[bool] = True  # a live handle: recorded call by call, never as data
 
     user: str = "learner"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
@@ -63,7 +55,7 @@ class LocalRegistry:
 
     def start(self, timeout: float = 30) -> LocalRegistry:
         self.port = free_port(self.port)
-        client = engine.client()
+        client = daemon.client()
         self.container = client.containers.create(
             REGISTRY,
             name=object_name(f"registry-{self.port}"),
@@ -94,7 +86,7 @@ class LocalRegistry:
     def stop(self) -> None:
         """Remove the registry (and its storage), and the local tags that named it."""
         if self.port is not None:
-            client = engine.client()
+            client = daemon.client()
             for image in client.api.images():  # one call: no race with images deleted meanwhile
                 for tag in image.get("RepoTags") or []:
                     if tag.startswith(f"{self.host}/"):
@@ -153,7 +145,7 @@ class LocalRegistry:
         found = self.manifest(name, reference)
         if "manifests" not in found:
             return found
-        wanted = (platform or engine.native_platform()).split("/")
+        wanted = (platform or daemon.native_platform()).split("/")
         images = [m for m in found["manifests"] if not _is_attestation(m)]
         for entry in images:
             if [entry.get("platform", {}).get(key) for key in ("os", "architecture")] == wanted[:2]:
@@ -176,7 +168,7 @@ class LocalRegistry:
         user = self.user if user is None else user
         password = self.password if password is None else password
         try:
-            engine.client().login(username=user, password=password, registry=self.host, reauth=True)
+            daemon.client().login(username=user, password=password, registry=self.host, reauth=True)
         except APIError as exc:
             self.logged_in = False
             raise LoginRefused(
@@ -283,7 +275,7 @@ class LocalRegistry:
         BuildKit attached); where the local index lacks some platforms' content (a base pulled
         for one platform), the digest of the one platform's manifest the engine pushes instead."""
         target = self.ref(name, tag)
-        client = engine.client()
+        client = daemon.client()
         client.images.get(local_ref).tag(target)
         digest = ""
         for event in client.images.push(target, stream=True, decode=True, auth_config=self._auth()):
@@ -301,7 +293,7 @@ class LocalRegistry:
         separator = "@" if tag_or_digest.startswith("sha256:") else ":"
         reference = f"{self.host}/{name}{separator}{tag_or_digest}"
         try:
-            image = engine.client().images.pull(reference, auth_config=self._auth(), platform=platform)
+            image = daemon.client().images.pull(reference, auth_config=self._auth(), platform=platform)
         except APIError as exc:
             raise RegistryError(
                 f"Pulling {reference} failed",

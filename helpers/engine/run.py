@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from docker.errors import APIError, ImageNotFound
 from docker.models.containers import Container
 
-from . import engine
-from .errors import ContainerFailed, InvalidInput
-from .errors import ImageNotFound as WorkbookImageNotFound
-from .labels import object_labels, object_name
+from helpers.engine import daemon
+from helpers.errors import ContainerFailed, InvalidInput, NoSuchImage
+from helpers.labels import object_labels, object_name
+from helpers.replay import replayable
 
 LOOPBACK = "127.0.0.1"
 FORBIDDEN_MOUNTS = ("/var/run/docker.sock", "/run/docker.sock")
 
 
+@replayable
 def free_port(preferred: int | None = None) -> int:
     """`preferred` when nothing listens on it on 127.0.0.1, else any free port there."""
     if preferred is not None and _port_free(preferred):
@@ -93,6 +94,7 @@ class RunningContainer:
         return time.monotonic() - started
 
 
+@replayable
 @contextmanager
 def run(
     image: str,
@@ -130,7 +132,7 @@ def run(
             print(f"Port {host_port} on {LOOPBACK} is in use; using {chosen} instead.")
         published = {f"{port}/tcp": (LOOPBACK, chosen)}
         host_port = chosen
-    client = engine.client()
+    client = daemon.client()
     try:
         container = client.containers.run(
             image,
@@ -151,7 +153,7 @@ def run(
             init=init,
         )
     except ImageNotFound:
-        raise WorkbookImageNotFound(
+        raise NoSuchImage(
             f"The image {image} is not on this engine", hint="build it first (helpers.build) or check the tag"
         ) from None
     except APIError as exc:
@@ -185,7 +187,7 @@ def _create_failed(image: str, exc: APIError) -> InvalidInput | ContainerFailed:
 def _remove_named(name: str | None) -> None:
     if name:
         with suppress(APIError):
-            engine.client().containers.get(object_name(name)).remove(force=True)
+            daemon.client().containers.get(object_name(name)).remove(force=True)
 
 
 def _wait_ready(
@@ -244,6 +246,7 @@ class RunOutput:
     seconds: float
 
 
+@replayable
 def run_once(
     image: str,
     command: str | Sequence[str] | None = None,
@@ -260,7 +263,7 @@ def run_once(
     """Run a command-line container to the end; returns exit code, output and wall time.
     The container is removed afterwards, whatever happens. `init=True` is `docker run --init`."""
     _refuse_engine_socket(volumes)
-    client = engine.client()
+    client = daemon.client()
     started = time.monotonic()
     try:
         container = client.containers.create(
@@ -277,7 +280,7 @@ def run_once(
             init=init,
         )
     except ImageNotFound:
-        raise WorkbookImageNotFound(
+        raise NoSuchImage(
             f"The image {image} is not on this engine", hint="build it first (helpers.build) or check the tag"
         ) from None
     except APIError as exc:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .layers import ImageAnalysis, analyze
+from helpers.analysis.layers import ImageAnalysis, analyze
+from helpers.replay import replayable
 
 COLUMNS = ["diff_id", "layer_a", "layer_b", "instruction", "size_a_bytes", "size_b_bytes", "difference_bytes", "shared"]
 
@@ -15,6 +16,7 @@ def _analysis(image: ImageAnalysis | str | Path) -> ImageAnalysis:
     return image if isinstance(image, ImageAnalysis) else analyze(image)
 
 
+@replayable(local=True)
 def compare(a: ImageAnalysis | str | Path, b: ImageAnalysis | str | Path) -> pd.DataFrame:
     """One row per distinct layer of either image: its position in each (<NA> when absent), its size in each,
     the difference (b minus a) and whether both share it. A's layers first, then the layers only B has."""
@@ -59,6 +61,7 @@ def _row(
     }
 
 
+@replayable(local=True)
 def summary(a: ImageAnalysis | str | Path, b: ImageAnalysis | str | Path) -> pd.DataFrame:
     """Totals: each image's size, the bytes they share (stored and pulled once), and what each adds alone."""
     first, second = _analysis(a), _analysis(b)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import proc
-from .archive import MAX_JSON
-from .errors import ArchiveMissing, InvalidInput
+from helpers.analysis.archive import MAX_JSON
+from helpers.engine import proc
+from helpers.errors import ArchiveMissing, InvalidInput
+from helpers.replay import replayable
 
 COMPRESSORS: dict[str, list[str]] = {
     "gzip": ["gzip", "-6", "-k", "-f"],
@@ -33,6 +34,7 @@ class Archive:
         return self.bytes / 1e6
 
 
+@replayable
 def save(refs: list[str] | str, path: str | Path) -> Archive:
     """`docker save -o PATH REF...`: one tar holding the images (shared layers once)."""
     names = [refs] if isinstance(refs, str) else list(refs)
@@ -48,6 +50,7 @@ def save(refs: list[str] | str, path: str | Path) -> Archive:
     return Archive(target, target.stat().st_size, time.monotonic() - started)
 
 
+@replayable(local=True)
 def compress(archive: Archive, method: str) -> Archive:
     """Compress a saved tar with gzip or zstd (keeping the original)."""
     if method not in COMPRESSORS:
@@ -62,6 +65,7 @@ def compress(archive: Archive, method: str) -> Archive:
     return Archive(output, output.stat().st_size, time.monotonic() - started, method)
 
 
+@replayable
 def load(path: str | Path) -> list[str]:
     """`docker load -i PATH` (tar, gzip, bzip2 or xz; zstd is decompressed first).
     Returns what the engine reports as loaded ("Loaded image: ..." lines)."""
@@ -81,6 +85,7 @@ def load(path: str | Path) -> list[str]:
     return [line.split(": ", 1)[1] for line in done.output.splitlines() if line.startswith("Loaded image")]
 
 
+@replayable(local=True)
 def contents(path: str | Path) -> list[dict[str, Any]]:
     """The members of a saved archive: name, size and what each one is.
 
@@ -178,6 +183,7 @@ def _sniffed_layer_kind(archive: tarfile.TarFile, member: tarfile.TarInfo) -> st
     return "layer (tar)"
 
 
+@replayable(local=True)
 def read_json(path: str | Path, member: str) -> Any:
     with tarfile.open(path) as archive:
         stream = archive.extractfile(member)
