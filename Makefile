@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LAB_PORT ?= 8888
 
 .DEFAULT_GOAL := help
-.PHONY: help setup engine bases browser lab test test-second-store bench lint doctor cleanup
+.PHONY: help setup engine bases browser lab test test-fast test-second-store bench lint doctor cleanup
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ test: setup browser ## set up if needed, then run every test; engine tests and n
 	status=0; $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg \
 	  --nbval-current-env -p no:cacheprovider || status=$$?; \
 	PY=$(PY) bash scripts/test-second-store.sh || status=$$?; exit $$status
+
+test-fast: $(STAMP) ## no engine, no network: unit tests, the notebook import rule, three notebooks replayed (about a minute)
+	DOCKER_HOST=unix:///nonexistent/docker.sock $(PY) -m pytest tests -m "not engine and not slow and not network" \
+	  -p no:cacheprovider -q
 
 test-second-store: setup ## the engine tests and notebooks on the other image store only (a second daemon)
 	PY=$(PY) bash scripts/test-second-store.sh

@@ -5,7 +5,7 @@ The names below are the lessons' everyday verbs; the modules hold the rest. Ever
 learner can meet is in `wb.errors`. ARCHITECTURE.md maps the package.
 """
 
-from helpers import bases, catalog, engine, errors, exercises
+from helpers import bases, catalog, engine, errors, exercises, labels
 from helpers.analysis import archive, charts, compare, explorer, layers, lint, sbom, secretscan
 from helpers.bases import kit
 from helpers.classroom.doctor import table as doctor
@@ -15,7 +15,8 @@ from helpers.classroom.tokens import fresh_token
 from helpers.engine import images, platforms, registry, saveload
 from helpers.engine.build import BuildResult, build
 from helpers.engine.cleanup import cleanup
-from helpers.engine.daemon import CLASSIC, CONTAINERD, client, image_store
+from helpers.engine.daemon import CLASSIC, CONTAINERD, image_store
+from helpers.engine.daemon import lesson_client as client
 from helpers.engine.run import RunningContainer, RunOutput, free_port, run, run_once
 from helpers.labels import image_name, learner
 from helpers.paths import app_dir, make_app, work_copy
@@ -50,6 +51,7 @@ __all__ = [
     "image_store",
     "images",
     "kit",
+    "labels",
     "layers",
     "learner",
     "lint",

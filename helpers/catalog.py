@@ -1,6 +1,7 @@
 """THE list of base images the workbook uses: every FROM in apps/ and notebooks/ is one of these.
 
-Each entry is pinned to a release supported in late 2026. Where no registry answers,
+Each entry is pinned to a release supported in late 2026; distroless publishes only rolling
+tags (latest, nonroot) per Debian release, so its pin is the release in its name. Where no registry answers,
 `helpers.bases.ensure_bases()` builds an honest stand-in under the same reference
 (same Debian release, same language major.minor), labelled as a stand-in. A base
 with no honest stand-in (alpine: its packages cannot be reached here) has

@@ -1,15 +1,47 @@
-"""Where the workbook's folders are."""
+"""Where the workbook's folders are.
+
+The workbook folder (notebooks/, apps/, homework/) is $WORKBOOK_ROOT, else the checkout this
+package sits in, else the nearest folder at or above the current one that holds notebooks/ and
+apps/. Installed elsewhere without one, the helpers still import; what needs the folders says so.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from helpers.errors import InvalidInput
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT_ENV = "WORKBOOK_ROOT"
+
+
+def _is_workbook(folder: Path) -> bool:
+    return (folder / "notebooks").is_dir() and (folder / "apps").is_dir()
+
+
+def _find_root() -> tuple[Path, bool]:
+    if os.environ.get(ROOT_ENV):
+        chosen = Path(os.environ[ROOT_ENV]).expanduser().resolve()
+        return chosen, _is_workbook(chosen)
+    candidates = [Path(__file__).resolve().parent.parent]
+    try:
+        here = Path.cwd().resolve()
+        candidates += [here, *here.parents]
+    except OSError:  # the current folder was removed
+        pass
+    for folder in candidates:
+        if _is_workbook(folder):
+            return folder, True
+    return candidates[0], False
+
+
+ROOT, FOUND = _find_root()
 APPS = ROOT / "apps"
 NOTEBOOKS = ROOT / "notebooks"
-STATE = ROOT / ".workbook"  # local, untracked: recordings in progress, work folders
+STATE = (ROOT if FOUND else Path.cwd()) / ".workbook"  # local, untracked: recordings in progress, work folders
+NOT_FOUND_HINT = (
+    f"run from inside your copy of the workbook, or set {ROOT_ENV} to it (the folder that holds notebooks/ and apps/)"
+)
 
 
 def app_dir(app: str | Path) -> Path:
@@ -18,6 +50,8 @@ def app_dir(app: str | Path) -> Path:
     for path in (candidate, APPS / candidate):
         if path.is_dir():
             return path.resolve()
+    if not FOUND:
+        raise InvalidInput(f"There is no app folder called {app!r}: no workbook folder was found", hint=NOT_FOUND_HINT)
     known = ", ".join(sorted(p.name for p in APPS.iterdir() if p.is_dir())) if APPS.is_dir() else ""
     raise InvalidInput(
         f"There is no app folder called {app!r}",

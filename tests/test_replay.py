@@ -208,8 +208,19 @@ def _notebook_files() -> list[str]:
     return [str(p.relative_to(wb.paths.ROOT)) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))]
 
 
+@pytest.mark.slow
 def test_every_notebook_runs_in_replay_mode_without_an_engine(tmp_path: Path) -> None:
     _nbval_without_engine(_notebook_files(), clean_copy(tmp_path / "workbook"))
+
+
+# The fast tier's sample: a build lesson, an analysis lesson that reads archives for real, a registry lesson.
+FAST_SAMPLE = ("01-images-and-layers", "09-inspect-and-troubleshoot", "12-registries")
+
+
+def test_three_notebooks_replay_without_an_engine(tmp_path: Path) -> None:
+    """The fast tier's replay check: a sample of notebooks, each compared with its committed outputs."""
+    workbook = clean_copy(tmp_path / "workbook")
+    _nbval_without_engine([f"notebooks/{name}.ipynb" for name in FAST_SAMPLE], workbook)
 
 
 def test_replay_shows_a_banner_with_the_engine_and_date(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -280,6 +291,8 @@ for path in sys.argv[1:]:
 """
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_binder_environment_replays_every_notebook(tmp_path: Path) -> None:
     """repo2docker's steps by hand on a clean copy: a fresh venv, binder/requirements.txt, binder/postBuild."""
     workbook = clean_copy(tmp_path / "workbook")

@@ -13,7 +13,7 @@ import docker
 from docker.errors import DockerException
 
 from helpers.errors import EngineUnavailable
-from helpers.replay import replayable
+from helpers.replay import REPLAY, SESSION, replayable
 
 _client: docker.DockerClient | None = None
 
@@ -59,10 +59,17 @@ def _context_host() -> str | None:
         return None
 
 
-@replayable
 def client(timeout: int = 120) -> docker.DockerClient:
-    """A connected client; reconnects once if the engine was restarted."""
+    """A connected client; reconnects once if the engine was restarted.
+
+    Helpers call this inside their own @replayable functions. In replay mode it refuses, so an
+    engine call that no recording answers fails plainly instead of reaching some engine."""
     global _client
+    if SESSION.mode == REPLAY:
+        raise EngineUnavailable(
+            "Replay mode: this needs the Docker engine, and the recording does not answer it",
+            hint=START_HINT,
+        )
     if _client is not None:
         try:
             _client.ping()
@@ -85,6 +92,13 @@ def client(timeout: int = 120) -> docker.DockerClient:
         raise EngineUnavailable("No Docker engine answers", where=host, detail=str(exc), hint=START_HINT) from None
     _client = fresh
     return fresh
+
+
+@replayable
+def lesson_client(timeout: int = 120) -> docker.DockerClient:
+    """The docker SDK client a lesson uses directly (`wb.client()`): replay mode gives back what
+    each of its calls answered in the recorded run."""
+    return client(timeout)
 
 
 @replayable

@@ -1,4 +1,5 @@
-"""The one place where the helpers start subprocesses."""
+"""Running command-line tools (docker buildx, docker save, syft, hadolint, ...): a time limit,
+logged commands, and a CommandFailed that shows the command and its last output lines."""
 
 from __future__ import annotations
 

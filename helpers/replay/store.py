@@ -34,7 +34,9 @@ def recording_path(notebook: str) -> Path:
 
 
 def journal_path(notebook: str) -> Path:
-    return STATE / "recordings" / f"{notebook}.jsonl"
+    """Where a recording in progress is journaled (beside the recordings when a test moved them)."""
+    folder = Path(os.environ[RECORDINGS_ENV]) / "journal" if os.environ.get(RECORDINGS_ENV) else STATE / "recordings"
+    return folder / f"{notebook}.jsonl"
 
 
 class Journal:
