@@ -50,6 +50,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import pandas as pd
 
 import helpers as wb
 from helpers.paths import ROOT, STATE
@@ -623,57 +624,41 @@ def update_readme(variants: list[Variant], machine: str) -> None:
 
 
 def charts(variants: list[Variant]) -> None:
+    """sizes.png, build_times.png and helper_overhead.png in RESULTS, drawn by helpers.analysis.charts."""
     names = [v.name for v in variants]
-    positions = list(range(len(variants)))
+    timed = {"cold": "cold", "change": "change", "no-op": "noop"}  # legend -> Variant field
 
-    figure, axis = plt.subplots(figsize=(9, 0.45 * len(variants) + 1.5))
-    axis.barh([p - 0.2 for p in positions], [v.image_bytes / 1e6 for v in variants], 0.4, label="image")
-    axis.barh([p + 0.2 for p in positions], [v.payload_bytes / 1e6 for v in variants], 0.4, label="payload")
-    axis.set_xscale("log")
-    axis.set_yticks(positions, names)
-    axis.invert_yaxis()  # first variant on top, as in the tables
-    axis.set_xlabel("MB (log scale)")
-    axis.set_title("Image size against what the app needs to run")
-    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
-    figure.tight_layout()
-    figure.savefig(RESULTS / "sizes.png", dpi=110)
-    plt.close(figure)
+    def timing(statistic: str) -> pd.DataFrame:  # "median", "low" or "high" of each Samples
+        columns = {label: [getattr(getattr(v, field), statistic) for v in variants] for label, field in timed.items()}
+        return pd.DataFrame(columns, index=names)
 
-    figure, axis = plt.subplots(figsize=(9, 0.55 * len(variants) + 1.5))
-    for offset, label, pick in (
-        (-0.27, "cold", lambda v: v.cold),
-        (0.0, "change", lambda v: v.change),
-        (0.27, "no-op", lambda v: v.noop),
-    ):
-        samples = [pick(v) for v in variants]
-        axis.barh(
-            [p + offset for p in positions],
-            [s.median for s in samples],
-            0.27,
-            xerr=[[s.median - s.low for s in samples], [s.high - s.median for s in samples]],
-            label=label,
-        )
-    axis.set_yticks(positions, names)
-    axis.invert_yaxis()  # first variant on top, as in the tables
-    axis.set_xscale("log")
-    axis.set_xlabel("seconds (median, min-max; log scale)")
-    axis.set_title("Build times: cold, after a one-line change, no-op")
-    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
-    figure.tight_layout()
-    figure.savefig(RESULTS / "build_times.png", dpi=110)
-    plt.close(figure)
-
-    figure, axis = plt.subplots(figsize=(9, 0.45 * len(variants) + 1.5))
-    axis.barh([p - 0.2 for p in positions], [v.helper.median for v in variants], 0.4, label="wb.build")
-    axis.barh([p + 0.2 for p in positions], [v.cli.median for v in variants], 0.4, label="docker buildx build")
-    axis.set_yticks(positions, names)
-    axis.invert_yaxis()  # first variant on top, as in the tables
-    axis.set_xlabel("seconds, warm (median)")
-    axis.set_title("Helper overhead: wb.build against the command line")
-    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
-    figure.tight_layout()
-    figure.savefig(RESULTS / "helper_overhead.png", dpi=110)
-    plt.close(figure)
+    sizes = pd.DataFrame(
+        {"image": [v.image_bytes / 1e6 for v in variants], "payload": [v.payload_bytes / 1e6 for v in variants]},
+        index=names,
+    )
+    overhead = pd.DataFrame(
+        {"wb.build": [v.helper.median for v in variants], "docker buildx build": [v.cli.median for v in variants]},
+        index=names,
+    )
+    figures = {
+        "sizes.png": wb.charts.grouped_bars(
+            sizes, xlabel="MB (log scale)", title="Image size against what the app needs to run", log=True
+        ),
+        "build_times.png": wb.charts.grouped_bars(
+            timing("median"),
+            xlabel="seconds (median, min-max; log scale)",
+            title="Build times: cold, after a one-line change, no-op",
+            log=True,
+            low=timing("low"),
+            high=timing("high"),
+        ),
+        "helper_overhead.png": wb.charts.grouped_bars(
+            overhead, xlabel="seconds, warm (median)", title="Helper overhead: wb.build against the command line"
+        ),
+    }
+    for name, figure in figures.items():
+        figure.savefig(RESULTS / name, dpi=110)
+        plt.close(figure)
 
 
 # ------------------------------------------------------------------------------ main

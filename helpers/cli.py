@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     kit_command.add_argument("action", choices=["save", "load", "verify"])
     kit_command.add_argument("file")
     kit_command.add_argument("refs", nargs="*", help="with save: only these images (default: bases and app images)")
+    kit_command.add_argument(
+        "--replace", action="store_true", help="with load: move tags on this engine that name other images"
+    )
     rec = commands.add_parser("record", help="run notebooks on a real engine and record them for replay mode")
     rec.add_argument("notebooks", nargs="*", help="only these (a number like 01, or a file name)")
     args = parser.parse_args(argv)
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.action == "save":
                 kit.save(args.file, args.refs or None)
             elif args.action == "load":
-                kit.load(args.file)
+                kit.load(args.file, replace=args.replace)
             else:
                 manifest = kit.read_manifest(args.file)
                 print(f"{args.file}: intact, {len(manifest['images'])} images, saved {manifest['created']}")
@@ -58,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             record(args.notebooks or None)
             return 0
         if args.command == "cleanup":
-            print(cleanup(include_bases=args.include_bases))
-            return 0
+            removed = cleanup(include_bases=args.include_bases)
+            print(removed)
+            return 1 if removed.failed else 0
     except WorkbookError as exc:
         print(exc.paragraph(), file=sys.stderr)
         return 1

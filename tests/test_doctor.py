@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
-
-
-def doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "helpers", "doctor"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-        check=False,
-    )
+from cli_runner import run_cli
 
 
 def test_doctor_without_engine_says_so_plainly() -> None:
-    done = doctor({"DOCKER_HOST": "tcp://127.0.0.1:9"})
+    done = run_cli("doctor", env={"DOCKER_HOST": "tcp://127.0.0.1:9"})
     assert done.returncode == 1
     assert "No Docker engine answers" in done.stdout
     assert "cannot run real builds" in done.stdout
@@ -32,7 +18,7 @@ def test_doctor_without_engine_says_so_plainly() -> None:
 def test_doctor_with_engine_lists_every_catalog_base() -> None:
     from helpers import catalog
 
-    done = doctor({})
+    done = run_cli("doctor")
     assert done.returncode == 0, done.stdout
     for base in catalog.CATALOG:
         assert f"base {base.ref}" in done.stdout

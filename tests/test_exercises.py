@@ -1,11 +1,14 @@
-"""The homework checkers and the quiz widget: every reference solution passes its checker, and
-typical wrong answers (tests/fixtures/homework/hwN/wrong-*) fail with the message a learner
-needs. A checker that passed everything, or failed everything, would be useless."""
+"""The homework checkers and the quiz widget: every reference solution (shipped in
+helpers/exercises/solutions/hwN/) passes its checker, and typical wrong answers
+(tests/fixtures/homework/hwN/wrong-*) fail with the message a learner needs. A checker that
+passed everything, or failed everything, would be useless."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,11 +17,14 @@ from docker.errors import APIError
 import helpers as wb
 from helpers import catalog, exercises
 from helpers.engine.registry import LocalRegistry
-from helpers.exercises import dockerfile, homework, probe
+from helpers.errors import WorkbookError
+from helpers.exercises import dockerfile, homework, hw1_node_app, hw3_go_multistage, hw4_push, hw5_greeter, probe
+from helpers.exercises.checks import Check, Step, run_steps
 from helpers.exercises.feedback import FAIL, PASS, SKIP, TIP, Feedback
 from helpers.exercises.quiz import quiz, verdict
 
 HOMEWORK_KEYS = tuple(exercises.HOMEWORK)
+WRONG_ANSWERS = Path(__file__).parent / "fixtures" / "homework"  # hwN/<answer>/, laid over the starter
 
 # What each wrong answer (and each untouched starter folder) must be told: substrings of its feedback.
 EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
@@ -84,7 +90,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...]] = {
 
 
 def folder_for(key: str, which: str) -> Path:
-    return exercises.HOMEWORK[key].starter if which == "starter" else exercises.variant(key, which)
+    return exercises.HOMEWORK[key].starter if which == "starter" else exercises.variant(key, which, WRONG_ANSWERS)
 
 
 # -- without an engine ----------------------------------------------------------------------
@@ -92,12 +98,12 @@ def folder_for(key: str, which: str) -> Path:
 
 def test_every_homework_has_a_solution_and_three_wrong_answers() -> None:
     for key in HOMEWORK_KEYS:
-        found = exercises.variants(key)
+        found = exercises.variants(key, WRONG_ANSWERS)
         wrong = [name for name in found if name.startswith("wrong-")]
-        assert "solution" in found, key
+        assert "solution" in found and any((exercises.SOLUTIONS / key).iterdir()), key
         assert len(wrong) >= 3, (key, wrong)
         for name in wrong:
-            assert (exercises.FIXTURES / key / name / "WRONG.md").is_file(), (key, name)
+            assert (WRONG_ANSWERS / key / name / "WRONG.md").is_file(), (key, name)
             assert (key, name) in EXPECTED, f"no expected message for {key}/{name}"
 
 
@@ -110,7 +116,8 @@ def test_every_starter_folder_has_a_readme_and_the_files_its_task_names() -> Non
 
 
 def test_bases_in_homework_and_fixtures_come_from_the_catalog() -> None:
-    paths = [*exercises.HOMEWORK_DIR.rglob("Dockerfile*"), *exercises.FIXTURES.rglob("Dockerfile*")]
+    folders = (exercises.HOMEWORK_DIR, exercises.SOLUTIONS, WRONG_ANSWERS)
+    paths = [path for folder in folders for path in folder.rglob("Dockerfile*")]
     for path in paths:
         if "wrong-unpinned" in path.parts:
             continue  # deliberately unpinned
@@ -124,9 +131,102 @@ def test_variant_lays_the_fixture_over_the_starter_without_touching_it() -> None
     before = (exercises.HOMEWORK["hw1"].starter / "Dockerfile").read_text()
     folder = exercises.solution("hw1")
     assert (folder / "server.js").is_file() and (folder / "package-lock.json").is_file()
-    assert (folder / "Dockerfile").read_text() == (exercises.FIXTURES / "hw1/solution/Dockerfile").read_text()
+    assert (folder / "Dockerfile").read_text() == (exercises.SOLUTIONS / "hw1/Dockerfile").read_text()
     assert (exercises.HOMEWORK["hw1"].starter / "Dockerfile").read_text() == before
-    assert not (exercises.variant("hw1", "wrong-port") / "WRONG.md").exists(), "notes are not copied"
+    assert not (exercises.variant("hw1", "wrong-port", WRONG_ANSWERS) / "WRONG.md").exists(), "notes are not copied"
+
+
+def test_variant_refuses_answers_it_cannot_find() -> None:
+    with pytest.raises(WorkbookError, match="There is no 'wrong-port' for hw1"):
+        exercises.variant("hw1", "wrong-port")  # the wrong answers are not shipped with the package
+    for name in ("../hw2", "..", "wrong-nothing"):
+        with pytest.raises(WorkbookError, match="There is no"):
+            exercises.variant("hw1", name, WRONG_ANSWERS)
+
+
+def test_the_reference_solutions_are_package_data_of_the_build(tmp_path: Path) -> None:
+    """What setuptools copies into a wheel (build_py, from pyproject.toml's package-data) holds every
+    solution file, so an installed package checks solutions without the checkout's tests/."""
+    script = (
+        "import setuptools; setuptools.setup(script_args=['-q', 'egg_info', '--egg-base', "
+        f"{str(tmp_path)!r}, 'build_py', '--build-lib', {str(tmp_path / 'lib')!r}])"
+    )
+    built = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    solutions = Path("helpers", "exercises", "solutions")
+    shipped = {p.relative_to(tmp_path / "lib" / solutions) for p in (tmp_path / "lib" / solutions).rglob("*")}
+    expected = {p.relative_to(exercises.SOLUTIONS) for p in exercises.SOLUTIONS.rglob("*") if p.is_file()}
+    expected = {p for p in expected if "__pycache__" not in p.parts}
+    assert len(expected) >= 5 and Path("hw2/.dockerignore") in expected
+    assert expected <= {p for p in shipped if (tmp_path / "lib" / solutions / p).is_file()}
+
+
+def test_a_failed_step_lists_every_later_step_as_not_checked(tmp_path: Path) -> None:
+    ran: list[str] = []
+
+    def passes(check: Check) -> bool:
+        ran.append("passes")
+        return True
+
+    def fails(check: Check) -> bool:
+        ran.append("fails")
+        check.feedback.fail("it broke", "fix it")
+        return False
+
+    def never(check: Check) -> bool:
+        ran.append("never")
+        return True
+
+    check = Check("hw1", Feedback("HW9 · steps", "x"), tmp_path)
+    steps = (Step((), passes), Step(("the build",), fails), Step(("the image", "the run"), never), Step(("c",), never))
+    run_steps(check, steps)
+    assert ran == ["passes", "fails"]
+    assert [(i.status, i.text) for i in check.feedback.items] == [
+        (FAIL, "it broke"),
+        (SKIP, "not checked: the image"),
+        (SKIP, "not checked: the run"),
+        (SKIP, "not checked: c"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("checker", "files", "skipped"),
+    [
+        (hw1_node_app.check, {}, ["the base image", "the build", "the running container"]),
+        (hw1_node_app.check, {"Dockerfile": "FROM node\n"}, ["the build", "the running container"]),
+        (hw3_go_multistage.check, {}, ["the build", "the final image", "the running container"]),
+        (
+            hw3_go_multistage.check,
+            {"Dockerfile": "FROM golang\n"},
+            ["the build", "the final image", "the running container"],
+        ),
+        (
+            hw5_greeter.check,
+            {"Dockerfile": "# only a comment\n"},
+            ["the build", "docker run IMAGE", "docker run IMAGE Ana"],
+        ),
+        (hw4_push.check, {}, ["the push", "the pull by digest"]),
+    ],
+)
+def test_an_early_failure_lists_the_checkers_later_steps_as_not_checked(
+    tmp_path: Path, checker: Callable[[Path], Feedback], files: dict[str, str], skipped: list[str]
+) -> None:
+    """Before any build: no Dockerfile, an unpinned base, only comments, no push.py."""
+    work = tmp_path / "work"
+    work.mkdir()
+    for name, text in files.items():
+        (work / name).write_text(text)
+    feedback = checker(work)
+    assert len(feedback.failures) >= 1 and all(item.hint for item in feedback.failures), str(feedback)
+    assert [i.text for i in feedback.items if i.status == SKIP] == [f"not checked: {what}" for what in skipped]
+    assert feedback.items[-len(skipped) :] == [i for i in feedback.items if i.status == SKIP], "skips come last"
 
 
 def test_parse_joins_continuations_and_skips_comments() -> None:
@@ -200,7 +300,7 @@ def test_greeter_diagnosis_tells_the_forms_apart() -> None:
         "nothing supplies a default": (["greet"], None),
     }
     for words, (entry, command) in cases.items():
-        assert words in homework._greeter_diagnosis(entry, command, True)[0], words
+        assert words in hw5_greeter.greeter_diagnosis(entry, command, True)[0], words
 
 
 def test_quiz_says_right_wrong_or_pick_one() -> None:
@@ -255,7 +355,7 @@ def test_a_wrong_answer_fails_with_the_expected_message(key: str, which: str) ->
 
 @pytest.mark.engine
 def test_hw1_as_root_passes_with_bonus_tips() -> None:
-    feedback = exercises.check_hw1(exercises.variant("hw1", "tip-root"))
+    feedback = exercises.check_hw1(exercises.variant("hw1", "tip-root", WRONG_ANSWERS))
     assert feedback.passed, str(feedback)
     tips = [item.text for item in feedback.items if item.status == TIP]
     assert tips == ["(bonus) it runs as root (uid 0)", "the image does not EXPOSE 3000"]

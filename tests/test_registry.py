@@ -8,6 +8,7 @@ import pytest
 
 import helpers as wb
 from helpers.engine.registry import LocalRegistry, LoginRefused, RegistryError
+from helpers.labels import OBJECT_LABEL
 
 pytestmark = pytest.mark.engine
 
@@ -70,3 +71,52 @@ def test_registry_down_during_push_says_so(registry: LocalRegistry, image: str) 
     with pytest.raises(RegistryError) as caught:
         registry.push(image, "wb/app", "down")
     assert "does not answer" in str(caught.value) or "failed" in str(caught.value)
+
+
+def registry_containers() -> list[str]:
+    mine = {"label": f"{OBJECT_LABEL}={wb.learner()}"}
+    return [c.name for c in wb.client().containers.list(all=True, filters=mine) if "registry" in c.name]
+
+
+def test_a_registry_that_does_not_start_in_time_leaves_nothing() -> None:
+    with pytest.raises(RegistryError) as caught:
+        LocalRegistry().start(timeout=0)
+    assert "did not start" in str(caught.value)
+    assert registry_containers() == []
+
+
+def test_ctrl_c_while_the_registry_starts_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> int:
+        raise KeyboardInterrupt  # Ctrl-C while waiting for the registry to answer
+
+    monkeypatch.setattr(type(LocalRegistry()), "_status", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        LocalRegistry().start()
+    assert registry_containers() == []
+
+
+def test_stop_removes_the_tags_it_made_and_keeps_the_learners(registry: LocalRegistry, image: str) -> None:
+    registry.login()
+    registry.push(image, "wb/app", "pushed")
+    learners = registry.ref("mine/app", "1")
+    wb.client().images.get(image).tag(learners)  # `docker tag` by the learner
+    try:
+        registry.stop()
+        names = {tag for found in wb.client().api.images() for tag in found.get("RepoTags") or []}
+        assert learners in names
+        assert not {n for n in names if n.startswith(f"{registry.host}/wb/app:")}, names
+    finally:
+        wb.client().images.remove(learners)
+
+
+def test_pulls_by_tag_and_by_digest_leave_no_name_after_stop(image: str) -> None:
+    """On the containerd store a pull by digest gives the image a name too (`HOST/NAME@sha256:...`)."""
+    with LocalRegistry() as registry:
+        registry.login()
+        digest = registry.push(image, "wb/app", "1.0")
+        wb.client().images.remove(registry.ref("wb/app", "1.0"))
+        registry.pull("wb/app", "1.0")
+        registry.pull("wb/app", digest)
+        host = registry.host
+    names = {tag for found in wb.client().api.images() for tag in found.get("RepoTags") or []}
+    assert not {n for n in names if n.startswith(f"{host}/")}, names

@@ -15,8 +15,10 @@ and cleanups never see, or remove, what other sessions on the same engine are do
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -26,7 +28,6 @@ import sysconfig
 import tempfile
 import threading
 import time
-import types
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -42,6 +43,7 @@ from docker.types.daemon import CancellableStream
 import helpers as wb
 import helpers.engine.daemon
 from helpers.bases import kit
+from helpers.engine import ledger
 from helpers.engine.registry import LocalRegistry, LoginRefused, RegistryError
 from helpers.labels import IMAGE_LABEL, OBJECT_LABEL, REF_LABEL
 from helpers.paths import ROOT, STATE
@@ -52,7 +54,17 @@ PYTHON = "python:3.13-slim-trixie"
 SERVE = ["python", "-m", "http.server", "8000"]
 LEARNER = f"reliability-{os.getpid()}"
 ENGINE_DOWN = "tcp://127.0.0.1:9"
-FAULT_TESTS = os.environ.get("WORKBOOK_FAULT_TESTS") == "1"
+ENGINE_RECORD = Path("/var/lib/workbook-engine/engine.json")  # written by scripts/setup-engine.sh
+# The daemons scripts/setup-engine.sh starts: socket -> (pid file, log).
+WORKBOOK_DAEMONS = {
+    "unix:///var/run/docker.sock": (Path("/var/run/docker.pid"), Path("/var/log/workbook-dockerd.log")),
+    "unix:///run/docker.sock": (Path("/var/run/docker.pid"), Path("/var/log/workbook-dockerd.log")),
+    "unix:///run/workbook-second/docker.sock": (
+        Path("/run/workbook-second/docker.pid"),
+        Path("/var/log/workbook-dockerd-second.log"),
+    ),
+}
+engine_restarted = threading.Event()  # set by the restart test: containers then have new start times
 ENGINE_SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
 
 SENTINEL_IMAGE = "sentinel/image:1"
@@ -60,34 +72,6 @@ SENTINEL_BOX = "sentinel-box"
 SENTINEL_VOLUME = "sentinel-volume"
 SENTINEL_NETWORK = "sentinel-net"
 
-FIRST_TEST = "test_sentinel_is_in_place_before_the_suite"
-LAST_TEST = "test_sentinel_and_containers_after_the_whole_suite"
-
-
-# ----------------------------------------------------------------- session ordering hook
-
-
-def _first_and_last(items: list[pytest.Item]) -> None:
-    """Run the sentinel's first check before every other test and its last check after them."""
-    mine = {
-        item.name: item
-        for item in items
-        if isinstance(item, pytest.Function) and getattr(item.module, "__name__", "") == __name__
-    }
-    if first := mine.get(FIRST_TEST):
-        items.remove(first)
-        items.insert(0, first)
-    if last := mine.get(LAST_TEST):
-        items.remove(last)
-        items.append(last)
-
-
-# A module holding only this hook, registered through `pytest_plugins` below: registering the
-# test module itself would make its fixtures global.
-_SessionOrder = types.ModuleType(f"{__name__}_session_order", "Session ordering hook. PYTEST_DONT_REWRITE")
-_SessionOrder.pytest_collection_modifyitems = _first_and_last  # type: ignore[attr-defined]
-sys.modules[_SessionOrder.__name__] = _SessionOrder
-pytest_plugins = [_SessionOrder.__name__]
 
 
 # ----------------------------------------------------------------- sentinel objects
@@ -147,7 +131,7 @@ class Sentinel:
     def assert_unchanged(self) -> None:
         now = self.state()
         before = self.before
-        if FAULT_TESTS:  # an engine restart restarts the container (same id, new start time)
+        if engine_restarted.is_set():  # an engine restart restarts the container (same id, new start time)
             now = SentinelState(**{**vars(now), "container_started_at": before.container_started_at})
         assert now == before, f"a foreign object changed:\nbefore {before}\nnow    {now}"
         assert now.container_status == "running"
@@ -279,6 +263,8 @@ def reliability_learner(request: pytest.FixtureRequest) -> Iterator[str]:
         if wb.engine.available():
             wb.cleanup(who=LEARNER)
         shutil.rmtree(STATE / "work" / LEARNER, ignore_errors=True)
+        for kept in (ledger.path_for(LEARNER), ledger.path_for(LEARNER).with_suffix(".lock")):
+            kept.unlink(missing_ok=True)
 
 
 def my_containers() -> list[str]:
@@ -295,6 +281,7 @@ def tiny_app(name: str, dockerfile: str) -> Path:
 
 
 @pytest.mark.engine
+@pytest.mark.session_first
 def test_sentinel_is_in_place_before_the_suite(
     reliability_sentinel: Sentinel, reliability_watch: ContainerWatch
 ) -> None:
@@ -600,6 +587,39 @@ def corrupted_kit(ctx: Ctx) -> str:
     return raised(lambda: kit.load(damaged, say=lambda _line: None))
 
 
+def mounting(volumes: object) -> Callable[[Ctx], str]:
+    """run_once with these volumes (refused before any container exists)."""
+    return lambda _ctx: raised(lambda: wb.run_once(BUSYBOX, ["true"], volumes=volumes))  # type: ignore[arg-type]
+
+
+def socket_behind_symlink(ctx: Ctx) -> str:
+    link = ctx.tmp_path / "innocent-looking"
+    link.symlink_to("/var/run/docker.sock")  # resolved, whether or not a socket is there
+    return raised(lambda: wb.run_once(BUSYBOX, ["true"], volumes={str(link): {"bind": "/data", "mode": "ro"}}))
+
+
+def docker_host_folder(ctx: Ctx) -> str:
+    folder = ctx.tmp_path / "engine"
+    folder.mkdir()
+    ctx.monkeypatch.setenv("DOCKER_HOST", f"unix://{folder}/engine.sock")
+    return raised(lambda: wb.run_once(BUSYBOX, ["true"], volumes={str(folder): {"bind": "/e", "mode": "ro"}}))
+
+
+def host_network_run(_ctx: Ctx) -> str:
+    def enter() -> None:
+        with wb.run(BUSYBOX, ["sleep", "5"], wait_http=None, network="host"):
+            pass
+
+    return raised(enter)
+
+
+def learner_without_letters(ctx: Ctx) -> str:
+    ctx.monkeypatch.setenv("WORKBOOK_LEARNER", "!!!")
+    return raised(lambda: wb.start("00-start-here"))
+
+
+SOCKET_REFUSED = ("never mounts the engine's socket", "root on the host")
+
 BAD_INPUTS = [
     BadInput(
         "missing-dockerfile",
@@ -643,6 +663,38 @@ BAD_INPUTS = [
     ),
     BadInput("login-refused", login_refused, ("refused the login of 'learner'", "check the user name and password")),
     BadInput("corrupted-kit", corrupted_kit, ("is damaged", "checksum", "nothing was loaded")),
+    BadInput(
+        "socket-folder", mounting({"/var/run": {"bind": "/r", "mode": "ro"}}), (*SOCKET_REFUSED, "/var/run"), False
+    ),
+    BadInput(
+        "socket-root",
+        mounting({"/": {"bind": "/host", "mode": "ro"}}),
+        (*SOCKET_REFUSED, "folder that holds it"),
+        False,
+    ),
+    BadInput("socket-double-slash", mounting({"//var/run/docker.sock": {"bind": "/s"}}), SOCKET_REFUSED, engine=False),
+    BadInput("socket-symlink", socket_behind_symlink, (*SOCKET_REFUSED, "innocent-looking"), engine=False),
+    BadInput(
+        "socket-tuple-volume",
+        mounting((("/run/docker.sock", {"bind": "/s", "mode": "rw"}),)),
+        (*SOCKET_REFUSED, "/run/docker.sock"),
+        engine=False,
+    ),
+    BadInput("socket-string-volume", mounting(["/run/docker.sock:/s:rw"]), SOCKET_REFUSED, engine=False),
+    BadInput("socket-docker-host-path", docker_host_folder, (*SOCKET_REFUSED, "engine.sock"), engine=False),
+    BadInput("network-host-run", host_network_run, ('network="host"', "port="), engine=False),
+    BadInput(
+        "network-host-run-once",
+        lambda _ctx: raised(lambda: wb.run_once(BUSYBOX, ["true"], network="host")),
+        ('network="host"', "127.0.0.1"),
+        engine=False,
+    ),
+    BadInput(
+        "learner-without-letters",
+        learner_without_letters,
+        ("'!!!'", "letter or a digit", "WORKBOOK_LEARNER="),
+        engine=False,
+    ),
 ]
 
 
@@ -666,40 +718,73 @@ def test_bad_input_gives_one_clear_paragraph(
 # ----------------------------------------------------------------- faults
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
 def _engine_answers() -> bool:
-    return subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False).returncode == 0
+    env = {**os.environ, "DOCKER_HOST": wb.engine.docker_host()}
+    return subprocess.run(["docker", "info"], capture_output=True, env=env, timeout=30, check=False).returncode == 0
 
 
-def _restart_plain_dockerd() -> None:
-    """Stop dockerd and start it the way scripts/setup-engine.sh does; wait until it answers."""
-    pid = int(Path("/var/run/docker.pid").read_text().strip())
+def _workbooks_daemon() -> tuple[int, list[str], Path] | str:
+    """The dockerd the workbook's set-up started and the tests use: (pid, its command line, its
+    log); or why there is none (then the engine may be a learner's own, never restarted)."""
+    try:
+        record = json.loads(ENGINE_RECORD.read_bytes()[:4096])
+    except (OSError, ValueError) as exc:
+        return f"the engine was not started by the workbook's set-up ({ENGINE_RECORD}: {exc})"
+    if not isinstance(record, dict) or record.get("started_by_workbook") is not True:
+        return f"the engine was not started by the workbook's set-up ({ENGINE_RECORD} does not say so)"
+    host = wb.engine.docker_host()
+    if host not in WORKBOOK_DAEMONS:
+        return f"the engine at {host} is not one the workbook's set-up starts"
+    pid_file, log = WORKBOOK_DAEMONS[host]
+    try:
+        pid = int(pid_file.read_text()[:20].strip())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes()[:4096].decode().split("\0")[:-1]
+    except (OSError, ValueError) as exc:
+        return f"no running dockerd behind {pid_file} ({exc})"
+    if not argv or Path(argv[0]).name != "dockerd":
+        return f"process {pid} (from {pid_file}) is not dockerd: {argv[:1]}"
+    if os.geteuid() != 0:
+        return "restarting dockerd needs root"
+    return pid, argv, log
+
+
+def _restart_dockerd(pid: int, argv: list[str], log: Path) -> None:
+    """Stop dockerd and start it again as it was started (same command line, same log, detached,
+    in this process's network namespace, as scripts/setup-engine.sh does); wait until it answers."""
+    engine_restarted.set()
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 60
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not Path(f"/proc/{pid}").exists(), "dockerd did not stop within 60 s"
-    subprocess.run(
-        ["sh", "-c", "setsid dockerd >>/var/log/workbook-dockerd.log 2>&1 < /dev/null &"], check=True, timeout=30
-    )
+    detached = f"setsid {shlex.join(argv)} >>{shlex.quote(str(log))} 2>&1 </dev/null &"
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    subprocess.run(["sh", "-c", detached], env=env, check=True, timeout=30)
     deadline = time.monotonic() + 60
     while not _engine_answers():
-        assert time.monotonic() < deadline, "dockerd did not answer within 60 s; see /var/log/workbook-dockerd.log"
+        assert time.monotonic() < deadline, f"dockerd did not answer within 60 s; see {log}"
         time.sleep(1)
 
 
 @pytest.mark.engine
 @pytest.mark.timeout(600)
-@pytest.mark.skipif(not FAULT_TESTS, reason="restarts the engine: set WORKBOOK_FAULT_TESTS=1 to run it")
 def test_engine_restarted_mid_run_then_helpers_reconnect() -> None:
-    if Path("/run/systemd/system").is_dir() or not Path("/var/run/docker.pid").is_file():
-        pytest.skip("the engine is not a plain dockerd process started by scripts/setup-engine.sh")
-    if not wb.engine.docker_host().startswith("unix://"):
-        pytest.skip("the engine is remote")
+    """Runs only on a daemon the workbook's set-up started (never a learner's own); in CI a
+    missing precondition fails the test instead of skipping it."""
+    daemon = _workbooks_daemon()
+    if isinstance(daemon, str):
+        if _in_ci():
+            pytest.fail(f"CI must run the engine-restart test: {daemon}", pytrace=False)
+        pytest.skip(f"restarts the engine: {daemon}")
     app = tiny_app("restart", f"FROM {BUSYBOX}\nRUN echo before > /state.txt\n")
     ref = wb.build(app, tag=wb.image_name("restart", "before"), quiet=True).ref
     with wb.run(BUSYBOX, ["sleep", "300"], wait_http=None) as box:
         assert box.status() == "running"
-        _restart_plain_dockerd()
+        _restart_dockerd(*daemon)
     assert wb.images.table([ref]).loc[0, "image"] == ref  # reconnects: helpers.engine.client() re-pings
     (app / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN echo after > /state.txt\n")
     after = wb.build(app, tag=wb.image_name("restart", "after"), quiet=True)
@@ -769,6 +854,7 @@ def test_this_modules_containers_were_never_privileged_nor_given_the_socket(
 
 
 @pytest.mark.engine
+@pytest.mark.session_last
 def test_sentinel_and_containers_after_the_whole_suite(
     reliability_sentinel: Sentinel, reliability_watch: ContainerWatch
 ) -> None:

@@ -3,7 +3,12 @@
 Both layouts are understood: the legacy one (manifest.json, <id>/layer.tar, <config>.json) and the OCI one
 Docker 25+ writes (index.json, oci-layout, blobs/sha256/..., plus manifest.json). Nothing is extracted and the
 archive is never held in memory: each layer blob is handed to a visitor as it streams past, keyed by its member
-name; small JSON members are kept; the layer order is resolved once the manifest and config have arrived.
+name; small JSON members that can be image metadata (a manifest, an index, a config) are kept; the layer order
+is resolved once the manifest and config have arrived.
+
+Every input is bounded: each pax record must advance, decompression yields at most CHUNK bytes per call and at
+most MAX_RATIO times its input in total, metadata is capped per member and in total, and every JSON shape is
+checked before use, so a hostile archive raises one workbook error instead of hanging or filling memory.
 """
 
 from __future__ import annotations
@@ -37,6 +42,15 @@ BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
 CHUNK = 1 << 20
 MAX_JSON = 32 << 20  # configs and manifests are small; anything bigger is not metadata
+MAX_METADATA = 2 << 20  # the most of one JSON member parsed here (parsed JSON can take 20x its text in memory)
+MAX_METADATA_TOTAL = 16 << 20  # the most JSON text kept from one archive
+MAX_PAX = 1 << 20  # the most extended-header text (pax, GNU long names) before one member
+MAX_RATIO = 4096  # gzip cannot exceed ~1032:1; zstd reaches 32768:1 only on runs of identical bytes
+INFLATE_FLOOR = 256 << 20  # output allowed before MAX_RATIO applies, so that small archives of zeros still read
+READ_SIZE = 1 << 16
+NAMES_SHOWN = 6
+TOP_LEVEL = frozenset({"manifest.json", "index.json"})
+LEGACY_LAYER = "layer.tar"  # a legacy archive links a repeated layer's layer.tar to its first copy
 HEADER_ONLY = frozenset(b"123456")  # hard link, symlink, char, block, dir, fifo: no data follows
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst")
 GZIP_MAGIC, ZSTD_MAGIC = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
@@ -195,7 +209,8 @@ class Bounded(Stream):
 
 
 class Inflated(Stream):
-    """Gzip (zlib) or zstd decompression of a parent stream, in bounded pieces."""
+    """Gzip (zlib) or zstd decompression of a parent stream: at most CHUNK bytes per call, and at most MAX_RATIO
+    times the compressed bytes in total (past INFLATE_FLOOR), so that a small bomb cannot fill memory or run on."""
 
     def __init__(self, parent: Stream, kind: str) -> None:
         super().__init__()
@@ -204,6 +219,9 @@ class Inflated(Stream):
         self._out = b""
         self._pos = 0
         self._done = False
+        self.consumed = 0
+        self.produced = 0
+        self._frame = _ZstdFrame()
         self._d = self._decompressor()
 
     def _decompressor(self) -> Any:
@@ -216,33 +234,59 @@ class Inflated(Stream):
                 "This archive is zstd-compressed and the zstandard module is not installed",
                 hint="decompress it first (`zstd -d image.tar.zst`) or `pip install zstandard`",
             ) from None
-        return zstandard.ZstdDecompressor().decompressobj()
+        return zstandard.ZstdDecompressor().stream_reader(_Source(self), read_size=READ_SIZE)
+
+    def _take(self, n: int) -> bytes:
+        data = self._parent.read(n)
+        self.consumed += len(data)
+        return data
 
     def _fill(self) -> bool:
         while self._pos >= len(self._out) and not self._done:
             self._out, self._pos = self._inflate(), 0
+            self.produced += len(self._out)
+            if self.produced > INFLATE_FLOOR and self.produced > MAX_RATIO * self.consumed:
+                raise _NotTar(
+                    f"{self._kind} data of {self.consumed:,} bytes expands to more than {self.produced:,} bytes "
+                    f"(over {MAX_RATIO}:1), which no saved image does: it is a decompression bomb"
+                )
         return self._pos < len(self._out)
 
     def _inflate(self) -> bytes:
-        if getattr(self._d, "eof", False):
-            rest = self._d.unused_data or self._parent.read(1 << 16)
-            if self._kind != "gzip" or rest[:2] != GZIP_MAGIC:
-                self._done = True  # the last frame ended; trailing padding is ignored
+        if self._kind == "zstd":
+            return self._inflate_zstd()
+        if self._d.eof:
+            rest = self._d.unused_data or self._take(READ_SIZE)
+            if rest[:2] != GZIP_MAGIC:
+                self._done = True  # the last member ended; trailing padding is ignored
                 return b""
             self._d = self._decompressor()  # a multi-member gzip file: the next member follows
-            return self._feed(rest)
-        return self._feed(getattr(self._d, "unconsumed_tail", b"") or self._parent.read(1 << 16))
+            return self._gunzip(rest)
+        return self._gunzip(self._d.unconsumed_tail or self._take(READ_SIZE))
 
-    def _feed(self, data: bytes) -> bytes:
+    def _gunzip(self, data: bytes) -> bytes:
         if not data:
-            if getattr(self._d, "eof", self._kind == "zstd"):
+            if self._d.eof:
                 self._done = True
                 return b""
             raise _Truncated("the compressed data ends early")
         try:
-            return self._d.decompress(data, CHUNK) if self._kind == "gzip" else self._d.decompress(data)
-        except Exception as exc:  # zlib.error / zstd.ZstdError: the bytes are not what the header says
+            return self._d.decompress(data, CHUNK)
+        except zlib.error as exc:
             raise _NotTar(f"the compressed data is damaged: {exc}") from None
+
+    def _inflate_zstd(self) -> bytes:
+        try:
+            data = self._d.read(CHUNK)
+        except (_Truncated, _NotTar):
+            raise
+        except Exception as exc:  # zstd.ZstdError: the bytes are not what the frame header says
+            raise _NotTar(f"the compressed data is damaged: {exc}") from None
+        if not data:
+            if not self._frame.complete:
+                raise _Truncated("the compressed data ends early")
+            self._done = True  # the frame ended; what follows is ignored
+        return data
 
     def _raw_read(self, n: int) -> bytes:
         if not self._fill():
@@ -250,6 +294,74 @@ class Inflated(Stream):
         data = self._out[self._pos : self._pos + n]
         self._pos += len(data)
         return data
+
+
+class _Source:
+    """What the zstd reader pulls compressed bytes from: the parent stream, watched by a frame follower."""
+
+    def __init__(self, inflated: Inflated) -> None:
+        self._inflated = inflated
+
+    def read(self, n: int) -> bytes:
+        data = self._inflated._take(min(n, READ_SIZE))
+        self._inflated._frame.feed(data)
+        return data
+
+
+class _ZstdFrame:
+    """Follows the block headers of one zstd frame as its bytes pass (RFC 8878), to tell a frame that ended
+    from one that was cut short: the zstd reader returns nothing in both cases."""
+
+    def __init__(self) -> None:
+        self.state = "header"  # -> "block" -> "last" -> "done"; "foreign" when it is not a zstd frame
+        self._buf = b""
+        self._skip = 0
+        self._checksum = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.state in ("done", "foreign")  # a foreign (e.g. skippable) frame is left to the decoder
+
+    def feed(self, data: bytes) -> None:
+        pos = 0
+        while self.state not in ("done", "foreign"):
+            step = min(self._skip, len(data) - pos)
+            self._skip -= step
+            pos += step
+            if self._skip:
+                return
+            if self.state == "last":
+                self.state = "done"
+                return
+            want = 5 if self.state == "header" else 3
+            take = min(want - len(self._buf), len(data) - pos)
+            self._buf += data[pos : pos + take]
+            pos += take
+            if len(self._buf) < want:
+                return
+            head, self._buf = self._buf, b""
+            if self.state == "header":
+                self._header(head)
+            else:
+                self._block(int.from_bytes(head, "little"))
+
+    def _header(self, head: bytes) -> None:
+        if head[:4] != ZSTD_MAGIC:
+            self.state = "foreign"
+            return
+        descriptor = head[4]
+        single_segment = descriptor >> 5 & 1
+        window = 0 if single_segment else 1
+        self._skip = window + (0, 1, 2, 4)[descriptor & 3] + (single_segment, 2, 4, 8)[descriptor >> 6]
+        self._checksum = 4 if descriptor & 4 else 0
+        self.state = "block"
+
+    def _block(self, header: int) -> None:
+        kind, size = header >> 1 & 3, header >> 3
+        self._skip = 1 if kind == 1 else size  # an RLE block stores one byte
+        if header & 1:
+            self._skip += self._checksum
+            self.state = "last"
 
 
 def decompressed(stream: Stream) -> Stream:
@@ -274,14 +386,18 @@ class TarEntry:
     mode: int
 
 
+OCTAL = frozenset(b"01234567")
+
+
 def _number(field: bytes) -> int:
-    if field[:1] and field[0] & 0x80:  # base-256, for sizes over 8 GiB
-        return int.from_bytes(field[1:], "big")
-    text = field.split(b"\0", 1)[0].strip()
-    try:
-        return int(text, 8) if text else 0
-    except ValueError:
-        raise _NotTar("a header field is not a number") from None
+    if field[:1] and field[0] & 0x80:  # base-256, for sizes over 8 GiB; 0xff starts a negative number
+        if field[0] == 0xFF:
+            raise _NotTar("a header field is negative")
+        return int.from_bytes(bytes([field[0] & 0x7F]) + field[1:], "big")
+    text = field.split(b"\0", 1)[0].strip(b" ")
+    if not OCTAL.issuperset(text):
+        raise _NotTar("a header field is not an octal number")
+    return int(text, 8) if text else 0
 
 
 def _text(field: bytes) -> str:
@@ -312,17 +428,23 @@ def _parse_header(block: bytes) -> TarEntry:
 
 
 def _pax(data: bytes) -> dict[str, str]:
+    """The records "LENGTH KEY=VALUE\\n" of a pax header; each LENGTH covers its whole record, so every record
+    moves forward by at least the length of "N k=\\n"."""
     records: dict[str, str] = {}
     pos = 0
-    try:
-        while pos < len(data) and data[pos] != 0:
-            space = data.index(b" ", pos)
-            length = int(data[pos:space])
-            key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
-            records[key.decode()] = value.decode("utf-8", "backslashreplace")
-            pos += length
-    except ValueError:
-        raise _NotTar("a pax header is damaged") from None
+    while pos < len(data) and data[pos] != 0:
+        space = data.find(b" ", pos, pos + 20)
+        digits = data[pos:space]
+        if space < 0 or not digits.isdigit():
+            raise _NotTar(f"a pax record at byte {pos} does not start with its length")
+        end = pos + int(digits)
+        if end < space + 4 or end > len(data) or data[end - 1] != 0x0A:
+            raise _NotTar(f"a pax record at byte {pos} has a length ({int(digits)}) that does not fit its text")
+        key, equals, value = data[space + 1 : end - 1].partition(b"=")
+        if not equals or not key:
+            raise _NotTar(f"a pax record at byte {pos} is not KEY=VALUE")
+        records[key.decode("utf-8", "backslashreplace")] = value.decode("utf-8", "backslashreplace")
+        pos = end
     return records
 
 
@@ -336,6 +458,7 @@ class TarReader:
 
     def __iter__(self) -> Iterator[tuple[TarEntry, Bounded]]:
         pending: dict[str, str] = {}
+        extended = 0  # bytes of extended headers before the next member
         while True:
             block = self.stream.read(BLOCK)
             if not block or block == ZERO_BLOCK:
@@ -344,12 +467,16 @@ class TarReader:
             if len(block) < BLOCK:
                 raise _Truncated("a tar header is cut short")
             entry = _parse_header(block)
-            data = Bounded(self.stream, 0 if ord(entry.type) in HEADER_ONLY else entry.size)
             if entry.type in "xgLK":
+                extended += entry.size
+                if extended > MAX_PAX:
+                    raise _NotTar(f"extended headers of {extended:,} bytes precede one member (at most {MAX_PAX:,})")
+                data = Bounded(self.stream, entry.size)
                 _extended(entry, data, pending)
             else:
-                _apply(entry, pending)
-                pending = {}
+                _apply(entry, pending)  # before the data is bounded: a pax size replaces the header's
+                pending, extended = {}, 0
+                data = Bounded(self.stream, 0 if ord(entry.type) in HEADER_ONLY else entry.size)
                 yield entry, data
             data.drain()
             padding = -data.size % BLOCK
@@ -363,7 +490,7 @@ def iter_tar(stream: Stream) -> Iterator[tuple[TarEntry, Bounded]]:
 
 
 def _extended(entry: TarEntry, data: Bounded, pending: dict[str, str]) -> None:
-    body = data.read(min(entry.size, MAX_JSON))
+    body = data.read(entry.size)
     if entry.type == "x":
         pending.update(_pax(body))
     elif entry.type == "L":
@@ -378,7 +505,10 @@ def _apply(entry: TarEntry, pending: dict[str, str]) -> None:
     if "linkpath" in pending:
         entry.linkname = pending["linkpath"]
     if "size" in pending:
-        entry.size = int(pending["size"])
+        size = pending["size"]
+        if not (size.isascii() and size.isdigit() and len(size) <= 19):
+            raise _NotTar(f"a pax size is not a byte count: {size[:40]!r}")
+        entry.size = int(size)
 
 
 # --- image archives -------------------------------------------------------------------------------------------
@@ -413,10 +543,15 @@ class ImageArchive(Generic[T]):
 
 @dataclass
 class _Scan(Generic[T]):
-    jsons: dict[str, bytes] = field(default_factory=dict)
+    where: str
+    jsons: dict[str, bytes] = field(default_factory=dict)  # metadata members, as text
+    json_bytes: int = 0
+    oversized: list[str] = field(default_factory=list)  # JSON-looking members too large to be metadata
     aliases: dict[str, str] = field(default_factory=dict)
     layers: dict[str, tuple[T, int, str]] = field(default_factory=dict)
-    names: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # the first few member names, for messages
+    members: int = 0
+    is_tar: bool = False  # its first block is a tar header
     ended: bool = False
     total: int = 0
 
@@ -488,16 +623,16 @@ def _check_engine_image(ref: str) -> None:
 def _read(
     stream: Stream, where: str, visit: LayerVisitor[T], *, image: str | None = None, ref: str = ""
 ) -> ImageArchive[T]:
-    scan: _Scan[T] = _Scan()
+    scan: _Scan[T] = _Scan(where)
     try:
         _scan(decompressed(stream), scan, visit)
-        return _assemble(scan, where, image, ref)
+        return _assemble(scan, image, ref)
     except _Truncated as exc:
         raise ArchiveTruncated(
             "The image archive ends too early", where=where, detail=str(exc), hint=SAVE_HINT
         ) from None
     except _NotTar as exc:
-        what = "is damaged" if scan.names else "is not a tar archive"
+        what = "is damaged" if scan.is_tar else "is not a tar archive"
         raise NotAnImageArchive(
             f"The image archive {what}", where=where, detail=str(exc), hint="pass a file written by `docker save`"
         ) from None
@@ -509,12 +644,15 @@ def _scan(stream: Stream, scan: _Scan[T], visit: LayerVisitor[T]) -> None:
         raise _NotTar("the file is empty")
     if not looks_like_tar(head):
         raise _NotTar("its first bytes are not a tar header")
+    scan.is_tar = True
     reader = TarReader(stream)
     for entry, data in reader:
         name = posixpath.normpath(entry.name).lstrip("/")
-        scan.names.append(name)
+        scan.members += 1
+        if len(scan.names) < NAMES_SHOWN:
+            scan.names.append(name)
         scan.total += entry.size
-        if entry.type == "2":
+        if entry.type == "2" and name.endswith(LEGACY_LAYER):
             scan.aliases[name] = posixpath.normpath(posixpath.join(posixpath.dirname(name), entry.linkname))
         elif entry.type in "07":
             _member(name, data, scan, visit)
@@ -529,92 +667,169 @@ def _member(name: str, data: Bounded, scan: _Scan[T], visit: LayerVisitor[T]) ->
             return
     elif len(head) == BLOCK and looks_like_tar(head):
         compression, layer = "none", data
-    elif head.lstrip()[:1] in (b"{", b"[") and data.size <= MAX_JSON:
-        scan.jsons[name] = data.read(data.size)
+    elif head.lstrip()[:1] in (b"{", b"["):
+        _keep_metadata(name, data, scan)
         return
     else:
         return
     scan.layers[name] = (visit(iter_tar(layer)), data.size, compression)
 
 
-def _assemble(scan: _Scan[T], where: str, wanted: str | None, ref: str) -> ImageArchive[T]:
+def _keep_metadata(name: str, data: Bounded, scan: _Scan[Any]) -> None:
+    """Keep a JSON member only if it can be image metadata: manifest.json, index.json, or an object shaped like
+    an image config, manifest or index. Attestations, legacy per-layer JSON and anything large are passed by."""
+    if data.size > MAX_METADATA:
+        if len(scan.oversized) < NAMES_SHOWN:
+            scan.oversized.append(name)
+        return
+    text = data.read(data.size)
+    if name not in TOP_LEVEL and not _looks_like_metadata(text):
+        return
+    if name in scan.jsons:
+        _refuse(scan, f"The image archive holds {name} twice", "a saved image has one of each member")
+    scan.json_bytes += len(text)
+    if scan.json_bytes > MAX_METADATA_TOTAL:
+        _refuse(
+            scan,
+            "The image archive holds more metadata than a saved image has",
+            f"{scan.json_bytes:,} bytes of manifests and configs by {name}; the limit is {MAX_METADATA_TOTAL:,}",
+        )
+    scan.jsons[name] = text
+
+
+def _looks_like_metadata(text: bytes) -> bool:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and any(key in value for key in ("rootfs", "manifests", "layers"))
+
+
+def _refuse(scan: _Scan[Any], what: str, detail: str) -> NoReturn:
+    raise NotAnImageArchive(what, where=scan.where, detail=detail, hint=SAVE_HINT)
+
+
+def _assemble(scan: _Scan[T], wanted: str | None, ref: str) -> ImageArchive[T]:
     if "manifest.json" in scan.jsons:
-        tag, config_name, layer_names = _docker_manifest(scan, where, wanted)
+        tag, config_name, layer_names = _docker_manifest(scan, wanted)
         layout = "oci" if "index.json" in scan.jsons else "docker"
     elif "index.json" in scan.jsons:
-        tag, config_name, layer_names = _oci_index(scan, where, wanted)
+        tag, config_name, layer_names = _oci_index(scan, wanted)
         layout = "oci"
     else:
-        _missing(scan, where, "no manifest.json or index.json")
-    config = _json(scan, config_name, where)
-    diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
+        _missing(scan, "no manifest.json or index.json")
+    config = _object(_json(scan, config_name), config_name, "the image config", scan)
+    rootfs = _object(config.get("rootfs") or {}, config_name, "rootfs", scan)
+    diff_ids = _strings(rootfs.get("diff_ids") or [], config_name, "rootfs.diff_ids", scan)
     if not layer_names:
-        raise EmptyImage("The image has no filesystem layer", where=where, hint=EMPTY_HINT)
+        raise EmptyImage("The image has no filesystem layer", where=scan.where, hint=EMPTY_HINT)
     if len(diff_ids) != len(layer_names):
         raise NotAnImageArchive(
             "The image config and manifest disagree on the number of layers",
-            where=where,
+            where=scan.where,
             detail=f"{len(diff_ids)} diff ids, {len(layer_names)} layers",
         )
-    history = _history(config, len(layer_names))
+    history = _history(config, config_name, len(layer_names), scan)
     layers = [
-        _layer(number, name, diff_id, step, scan, where)
+        _layer(number, name, diff_id, step, scan)
         for number, (name, diff_id, step) in enumerate(zip(layer_names, diff_ids, history, strict=True), 1)
     ]
     image_id = "sha256:" + config_name.rsplit("/", 1)[-1].removesuffix(".json")
-    return ImageArchive(where, ref or tag, image_id, layout, config, layers, scan.total)
+    return ImageArchive(scan.where, ref or tag, image_id, layout, config, layers, scan.total)
 
 
-def _layer(number: int, name: str, diff_id: str, step: dict[str, Any], scan: _Scan[T], where: str) -> LayerBlob[T]:
+def _layer(number: int, name: str, diff_id: str, step: dict[str, Any], scan: _Scan[T]) -> LayerBlob[T]:
     resolved = name
     for _ in range(8):  # legacy archives link a repeated layer to its first copy
         resolved = scan.aliases.get(resolved, resolved)
     if resolved not in scan.layers:
-        _missing(scan, where, f"layer {number} ({name}) is not in the archive")
+        _missing(scan, f"layer {number} ({name}) is not in the archive")
     result, size, compression = scan.layers[resolved]
     created_by = str(step.get("created_by", ""))
     instruction = instruction_text(created_by, str(step.get("comment", ""))) if step else "(missing)"
     return LayerBlob(number, diff_id, resolved, size, compression, created_by, instruction, result)
 
 
-def _history(config: dict[str, Any], count: int) -> list[dict[str, Any]]:
+def _history(config: dict[str, Any], name: str, count: int, scan: _Scan[Any]) -> list[dict[str, Any]]:
     """The history entry behind each layer: the next one not flagged empty_layer (as dive pairs them)."""
-    steps = [step for step in config.get("history") or [] if not step.get("empty_layer")]
+    history = _list(config.get("history") or [], name, "history", scan)
+    steps = [_object(step, name, f"history entry {n}", scan) for n, step in enumerate(history, 1)]
+    steps = [step for step in steps if not step.get("empty_layer")]
     return (steps + [{}] * count)[:count]
 
 
-def _missing(scan: _Scan[Any], where: str, what: str) -> NoReturn:
+def _missing(scan: _Scan[Any], what: str) -> NoReturn:
     if not scan.ended:
         raise _Truncated(f"the archive stopped before its end marker; {what}")
-    names = ", ".join(scan.names[:6]) + (" ..." if len(scan.names) > 6 else "")
+    names = ", ".join(scan.names) + (" ..." if scan.members > len(scan.names) else "")
+    large = f"; too large to be image metadata: {', '.join(scan.oversized)}" if scan.oversized else ""
     raise NotAnImageArchive(
         "This tar archive is not a saved image",
-        where=where,
-        detail=f"{what}; it holds: {names or 'nothing'}",
+        where=scan.where,
+        detail=f"{what}; it holds: {names or 'nothing'}{large}",
         hint="pass a file written by `docker save -o image.tar REF` (or an OCI layout tar)",
     )
 
 
-def _json(scan: _Scan[Any], name: str, where: str) -> Any:
+def _json(scan: _Scan[Any], name: str) -> Any:
     if name not in scan.jsons:
-        _missing(scan, where, f"{name} is missing")
+        _missing(scan, f"{name} is missing")
     try:
         return json.loads(scan.jsons[name])
-    except ValueError:
-        raise NotAnImageArchive(f"{name} is not valid JSON", where=where, hint=SAVE_HINT) from None
+    except (ValueError, RecursionError):
+        raise NotAnImageArchive(f"{name} is not valid JSON", where=scan.where, hint=SAVE_HINT) from None
 
 
-def _docker_manifest(scan: _Scan[Any], where: str, wanted: str | None) -> tuple[str, str, list[str]]:
-    entries = _json(scan, "manifest.json", where)
+# --- shapes: what `docker save` writes, checked before use ------------------------------------------------------
+
+
+def _wrong(scan: _Scan[Any], member: str, what: str, expected: str, value: Any) -> NoReturn:
+    _refuse(
+        scan,
+        f"{member} in the image archive is not what `docker save` writes",
+        f"{what} should be {expected}, not {type(value).__name__} {str(value)[:60]}",
+    )
+
+
+def _object(value: Any, member: str, what: str, scan: _Scan[Any]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        _wrong(scan, member, what, "an object", value)
+    return value
+
+
+def _list(value: Any, member: str, what: str, scan: _Scan[Any]) -> list[Any]:
+    if not isinstance(value, list):
+        _wrong(scan, member, what, "a list", value)
+    return value
+
+
+def _text_field(value: Any, member: str, what: str, scan: _Scan[Any]) -> str:
+    if not isinstance(value, str):
+        _wrong(scan, member, what, "text", value)
+    return value
+
+
+def _strings(value: Any, member: str, what: str, scan: _Scan[Any]) -> list[str]:
+    return [_text_field(item, member, f"{what}[{n}]", scan) for n, item in enumerate(_list(value, member, what, scan))]
+
+
+def _docker_manifest(scan: _Scan[Any], wanted: str | None) -> tuple[str, str, list[str]]:
+    member = "manifest.json"
+    entries = _list(_json(scan, member), member, "the top level", scan)
+    for n, entry in enumerate(entries, 1):
+        _object(entry, member, f"entry {n}", scan)
+        _strings(entry.get("RepoTags") or [], member, f"entry {n} RepoTags", scan)
+        _text_field(entry.get("Config"), member, f"entry {n} Config", scan)
+        _strings(entry.get("Layers") or [], member, f"entry {n} Layers", scan)
     tags = [tag for entry in entries for tag in entry.get("RepoTags") or []]
     if wanted:
         entries = [entry for entry in entries if _short(wanted) in map(_short, entry.get("RepoTags") or [])]
         if not entries:
-            raise NoSuchImage(f"The archive holds no image tagged {wanted}", where=where, hint=f"its tags: {tags}")
+            raise NoSuchImage(f"The archive holds no image tagged {wanted}", where=scan.where, hint=f"its tags: {tags}")
     elif len(entries) > 1:
-        raise InvalidInput("The archive holds several images", where=where, hint=f"pass image= one of {tags}")
+        raise InvalidInput("The archive holds several images", where=scan.where, hint=f"pass image= one of {tags}")
     elif not entries:
-        _missing(scan, where, "manifest.json lists no image")
+        _missing(scan, "manifest.json lists no image")
     entry = entries[0]
     return next(iter(entry.get("RepoTags") or []), ""), entry["Config"], list(entry.get("Layers") or [])
 
@@ -623,23 +838,41 @@ def _short(ref: str) -> str:
     return ref.removeprefix("docker.io/").removeprefix("library/")
 
 
-def _oci_index(scan: _Scan[Any], where: str, wanted: str | None) -> tuple[str, str, list[str]]:
-    node = _json(scan, "index.json", where)
+def _oci_index(scan: _Scan[Any], wanted: str | None) -> tuple[str, str, list[str]]:
+    member = "index.json"
+    node = _object(_json(scan, member), member, "the top level", scan)
     ref = ""
     for _ in range(4):  # index -> (nested index ->) manifest
         if "manifests" not in node:
             break
-        descriptor = _pick(node["manifests"], wanted)
-        ref = ref or (descriptor.get("annotations") or {}).get("io.containerd.image.name", "")
-        node = _json(scan, _blob(descriptor["digest"]), where)
-    layers = [_blob(layer["digest"]) for layer in node.get("layers") or []]
-    return ref, _blob(node["config"]["digest"]), layers
+        descriptors = _descriptors(node["manifests"], member, "manifests", scan)
+        if not descriptors:
+            _missing(scan, f"{member} lists no image")
+        descriptor = _pick(descriptors, wanted)
+        ref = ref or str(descriptor["annotations"].get("io.containerd.image.name", ""))
+        member = _blob(descriptor["digest"])
+        node = _object(_json(scan, member), member, "the top level", scan)
+    layers = [_blob(layer["digest"]) for layer in _descriptors(node.get("layers") or [], member, "layers", scan)]
+    config = _descriptors([node.get("config")], member, "config", scan)[0]
+    return ref, _blob(config["digest"]), layers
+
+
+def _descriptors(value: Any, member: str, what: str, scan: _Scan[Any]) -> list[dict[str, Any]]:
+    """OCI descriptors, each with a text digest; annotations and platform default to empty objects."""
+    checked = []
+    for n, item in enumerate(_list(value, member, what, scan)):
+        descriptor = dict(_object(item, member, f"{what}[{n}]", scan))
+        _text_field(descriptor.get("digest"), member, f"{what}[{n}].digest", scan)
+        for key in ("annotations", "platform"):
+            descriptor[key] = _object(descriptor.get(key) or {}, member, f"{what}[{n}].{key}", scan)
+        checked.append(descriptor)
+    return checked
 
 
 def _pick(descriptors: list[dict[str, Any]], wanted: str | None) -> dict[str, Any]:
     def score(d: dict[str, Any]) -> tuple[bool, bool, bool]:
-        names = (d.get("annotations") or {}).values()
-        platform = d.get("platform") or {}
+        names = d["annotations"].values()
+        platform = d["platform"]
         return (
             bool(wanted) and any(_short(str(name)) == _short(wanted or "") for name in names),
             platform.get("architecture") != "unknown",

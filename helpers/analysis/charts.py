@@ -1,4 +1,5 @@
-"""The workbook's charts (matplotlib): image sizes, layer stacks, build times."""
+"""The workbook's charts (matplotlib): image sizes, layer stacks, build times, and grouped bars
+that set several measures of the same things side by side (the benchmark's charts)."""
 
 from __future__ import annotations
 
@@ -76,5 +77,40 @@ def build_times(
     ax.set_title(title)
     for container in ax.containers:
         ax.bar_label(container, fmt="%.1f", fontsize=8, padding=2)
+    fig.tight_layout()
+    return fig
+
+
+def grouped_bars(
+    values: pd.DataFrame,
+    *,
+    xlabel: str,
+    title: str,
+    log: bool = False,
+    low: pd.DataFrame | None = None,
+    high: pd.DataFrame | None = None,
+) -> Figure:
+    """Horizontal bars, one row per index entry of `values` (first on top) and one bar per
+    column, e.g. rows = images, columns = "image" and "payload". With `low` and `high` (same
+    rows and columns), each bar gets a whisker from low to high, e.g. the min and max of the
+    samples behind a median. Missing values (NaN) draw no bar."""
+    rows, series = [str(row) for row in values.index], list(values.columns)
+    positions = range(len(rows))
+    width = 0.8 / max(len(series), 1)
+    fig, ax = plt.subplots(figsize=(9, (0.25 + 0.1 * len(series)) * len(rows) + 1.5))
+    for number, name in enumerate(series):
+        offset = (number - (len(series) - 1) / 2) * width
+        column = values[name].astype(float)
+        whiskers = None
+        if low is not None and high is not None:
+            whiskers = [(column - low[name]).clip(lower=0).tolist(), (high[name] - column).clip(lower=0).tolist()]
+        ax.barh([p + offset for p in positions], column.tolist(), width, xerr=whiskers, label=str(name))
+    ax.set_yticks(list(positions), rows)
+    ax.invert_yaxis()  # the first row on top, as in a table
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=max(len(series), 1), frameon=False)
     fig.tight_layout()
     return fig

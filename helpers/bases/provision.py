@@ -15,10 +15,11 @@ from pathlib import Path
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from helpers.bases import rootfs
-from helpers.bases.extra_ca import extra_ca_file
+from helpers.bases.extra_ca import extra_ca
 from helpers.bases.standins import EXTRA_CA_FILE, RECIPES, Recipe
 from helpers.catalog import CATALOG, DEBIAN, SCRATCH, Base, normalize
 from helpers.engine import daemon, images, proc
+from helpers.engine.run import remove_container
 from helpers.errors import BaseUnavailable, BuildFailed
 from helpers.labels import STANDIN_LABEL, STANDIN_VERSIONS_LABEL, object_labels
 from helpers.replay import replayable
@@ -132,9 +133,9 @@ def _build_standin(base: Base, say: Say) -> None:
     recipe = RECIPES[base.standin]
     with tempfile.TemporaryDirectory(prefix="workbook-standin-") as tmp:
         context = Path(tmp)
-        dockerfile = _prepare_context(recipe, context, say)
+        dockerfile, labels = _prepare_context(recipe, context, say)
         (context / "Dockerfile").write_text(dockerfile)
-        _classic_build(context, ref, recipe.target, {STANDIN_LABEL: base.ref}, say)
+        _classic_build(context, ref, recipe.target, {STANDIN_LABEL: base.ref, **labels}, say)
     versions = _probe(ref, recipe)
     relabel = f'FROM {ref}\nLABEL {STANDIN_VERSIONS_LABEL}="{versions}"\n'
     with tempfile.TemporaryDirectory(prefix="workbook-label-") as tmp:
@@ -142,19 +143,22 @@ def _build_standin(base: Base, say: Say) -> None:
         _classic_build(Path(tmp), ref, None, {}, lambda _line: None)
 
 
-def _prepare_context(recipe: Recipe, context: Path, say: Say) -> str:
-    dockerfile = recipe.dockerfile
+def _prepare_context(recipe: Recipe, context: Path, say: Say) -> tuple[str, dict[str, str]]:
+    """The build context's parts and its Dockerfile, with the labels the image must carry."""
+    dockerfile, labels = recipe.dockerfile, {}
     (context / "ca").mkdir()
-    extra = extra_ca_file()
+    extra = extra_ca()  # only its CERTIFICATE blocks; a file holding a private key is refused
     if extra:
-        shutil.copyfile(extra, context / "ca" / EXTRA_CA_FILE)
-        say(f"  trusting the host's extra CA from {extra}")
+        (context / "ca" / EXTRA_CA_FILE).write_bytes(extra.pem)
+        if "COPY ca/" in dockerfile:
+            labels = extra.labels
+            say(f"  trusting the host's extra CA ({extra.count} certificates) from {extra.source}")
     else:
         dockerfile = "\n".join(line for line in dockerfile.splitlines() if "NODE_EXTRA_CA_CERTS" not in line) + "\n"
     if "node" in recipe.context:
         _unpack_npm_package(_node_package(), context / "node", say)
         _unpack_npm_package("npm@11", context / "npm", say)
-    return dockerfile
+    return dockerfile, labels
 
 
 def _node_package() -> str:
@@ -236,7 +240,7 @@ def _probe(ref: str, recipe: Recipe) -> str:
             version = member.read().decode().strip() if member else "?"
         return f"files from debian {version} (base-files, ca-certificates, tzdata, netbase)"
     finally:
-        container.remove(force=True)
+        remove_container(str(container.id))  # and its anonymous volumes (the registry stand-in has one)
 
 
 @replayable

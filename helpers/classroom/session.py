@@ -6,8 +6,9 @@ from typing import Any
 
 from helpers.classroom.notebook import show_errors_plainly
 from helpers.engine import daemon
+from helpers.engine.cleanup import sweep_orphans
 from helpers.errors import InvalidInput
-from helpers.labels import learner, replaying_as
+from helpers.labels import generic_learner_warning, learner, replaying_as
 from helpers.paths import NOTEBOOKS
 from helpers.replay import LIVE, RECORD, REPLAY, SESSION, live_only
 from helpers.replay.session import requested_mode, today
@@ -27,6 +28,9 @@ def start(notebook: str) -> None:
     with live_only():
         engine_answers = wanted != REPLAY and daemon.available()
     replaying_as(None)
+    learner()  # a name with no letter or digit is refused here, before anything runs
+    if engine_answers:
+        _tidy_up()
     if wanted == RECORD:
         SESSION.record(notebook, _engine_header())
     elif wanted == LIVE or engine_answers:
@@ -36,6 +40,15 @@ def start(notebook: str) -> None:
         # Names in the recording carry the recorded learner's namespace: use it while replaying.
         replaying_as(str(recording.header.get("learner") or "") or None)
         _show_banner(recording)
+
+
+def _tidy_up() -> None:
+    """Say when the learner's name is one many people share; remove the containers that this
+    learner's killed kernels left on this host."""
+    if warning := generic_learner_warning():
+        print(warning)
+    with live_only():
+        sweep_orphans()
 
 
 def _engine_header() -> dict[str, Any]:

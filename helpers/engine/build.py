@@ -15,7 +15,7 @@ import docker.errors
 import pandas as pd
 from docker.errors import APIError
 
-from helpers.engine import daemon, images, proc
+from helpers.engine import daemon, images, ledger, proc
 from helpers.engine.buildlog import (
     BuildStep,
     Failure,
@@ -185,6 +185,7 @@ def build(
         # The containerd store can report an id it does not keep under that name (an image with
         # no layer at all, wrapped in an index with its attestation): the tag just built is it.
         image = docker_client.images.get(ref)
+    ledger.record(str(image.id), ref)  # cleanup removes this tag later, and no tag it did not record
     steps = buildkit_steps(lines) if builder == BUILDKIT else classic_steps(lines)
     result = BuildResult(
         ref,

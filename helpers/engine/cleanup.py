@@ -1,26 +1,31 @@
 """Remove what the workbook created, and nothing else.
 
-Only objects carrying the workbook's labels for this learner are touched. Images must
-also still carry the tag they were built as (derived images inherit labels, so a label
-alone does not prove the workbook made them) or be untagged leftovers of a workbook build.
-Stand-in bases are kept unless asked for.
+Containers, networks and volumes: only those carrying the workbook's label for this learner.
+Images: only tags the ledger (helpers.engine.ledger) says the workbook created, and names in
+the learner's own namespace `wb-<learner>/` on images the workbook built (a lesson may add a
+second name there); an image itself only when the workbook built it and no other tag remains.
+A tag the learner added, and images derived from workbook images (they inherit its labels),
+are kept. Stand-in bases are kept unless asked for.
+
+Orphans: a notebook kernel that was killed (or restarted) mid-cell cannot remove its containers;
+`sweep_orphans()` (run by wb.start()) removes the containers of this learner's gone processes
+on this host (see helpers.sessions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 
 from docker.errors import APIError, NotFound
-from docker.models.images import Image
 
-from helpers.engine import daemon
+from helpers import sessions
+from helpers.engine import daemon, ledger
 from helpers.engine.images import existing
-from helpers.labels import IMAGE_LABEL, OBJECT_LABEL, REF_LABEL, STANDIN_LABEL, learner
+from helpers.engine.run import remove_container
+from helpers.errors import InvalidInput
+from helpers.labels import FORM, OBJECT_LABEL, STANDIN_LABEL, learner, made_by
 from helpers.replay import replayable
-
-LOCAL_REGISTRY_PREFIXES = ("127.0.0.1:", "localhost:")
 
 
 @dataclass
@@ -29,67 +34,125 @@ class Removed:
     networks: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "what (why)", for what could not be removed
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"removed {len(self.containers)} containers, {len(self.networks)} networks, "
             f"{len(self.volumes)} volumes, {len(self.images)} images"
         )
+        if self.failed:
+            text += f"; could not remove {len(self.failed)}: " + "; ".join(self.failed)
+        return text
 
 
 @replayable
 def cleanup(*, include_bases: bool = False, who: str | None = None) -> Removed:
     """Remove this learner's workbook containers, networks, volumes and images."""
     client = daemon.client()
-    who = who or learner()
+    who = _checked_learner(who)
     mine = {"label": f"{OBJECT_LABEL}={who}"}
     removed = Removed()
-    for container in client.containers.list(all=True, filters=mine):
-        if (container.labels or {}).get(OBJECT_LABEL) == who:
-            _quietly(lambda c=container: c.remove(force=True, v=True))
-            removed.containers.append(container.name)
+    for summary in client.api.containers(all=True, filters=mine):
+        if (summary.get("Labels") or {}).get(OBJECT_LABEL) == who:
+            name = _container_name(summary)
+            _attempt(removed, removed.containers, name, lambda i=summary["Id"]: remove_container(i))
     for network in client.networks.list(filters=mine):
-        _quietly(network.remove)
-        removed.networks.append(network.name)
+        if (network.attrs.get("Labels") or {}).get(OBJECT_LABEL) == who:
+            _attempt(removed, removed.networks, network.name, network.remove)
     for volume in client.volumes.list(filters=mine):
-        _quietly(lambda v=volume: v.remove(force=True))
-        removed.volumes.append(volume.name)
-    for image in _workbook_images(who):
-        ref = image.labels.get(REF_LABEL, "")
-        # Untag only the workbook's names (its namespace wb-<learner>/ and its copies for local
-        # registries): a tag the learner added elsewhere keeps the image alive.
-        names = [tag for tag in image.tags if _workbook_tag(tag, who)]
-        for name in names:
-            _quietly(lambda t=name: client.images.remove(t))
-        if not image.tags:
-            _quietly(lambda i=image.id: client.images.remove(i))
-        removed.images.append(ref if ref in image.tags else (names[0] if names else image.short_id))
+        if (volume.attrs.get("Labels") or {}).get(OBJECT_LABEL) == who:
+            _attempt(removed, removed.volumes, volume.name, lambda v=volume: v.remove(force=True))
+    _remove_images(who, removed)
     if include_bases:
         for image in existing(filters={"label": STANDIN_LABEL}):
             if image.labels.get(STANDIN_LABEL) in _base_names(image.tags):
-                _quietly(lambda i=image: client.images.remove(i.id, force=True))
-                removed.images.append(image.tags[0] if image.tags else image.short_id)
+                name = image.tags[0] if image.tags else image.short_id
+                _attempt(removed, removed.images, name, lambda i=image: client.images.remove(i.id, force=True))
     return removed
 
 
-def _workbook_images(who: str) -> list[Image]:
-    images = existing(filters={"label": f"{IMAGE_LABEL}={who}"})
-    ours = []
-    for image in images:
-        ref = (image.labels or {}).get(REF_LABEL, "")
-        if not image.tags or ref in image.tags or any(tag.startswith(f"wb-{who}/") for tag in image.tags):
-            ours.append(image)
-    return ours
+def _remove_images(who: str, removed: Removed) -> None:
+    """Untag what the ledger recorded (and wb-<who>/ names on ledger images); remove an image the
+    workbook built once no tag is left on it."""
+    client = daemon.client()
+    made = ledger.entries(who)
+    tags_of = {str(i["Id"]): list(i.get("RepoTags") or []) for i in client.api.images()}  # one call: no race
+    recorded = {(e.image_id, e.tag) for e in made}
+    done: list[ledger.Entry] = [e for e in made if e.image_id not in tags_of]  # gone already
+    for image_id in dict.fromkeys(e.image_id for e in made if e.image_id in tags_of):
+        tags = [t for t in tags_of[image_id] if t != "<none>:<none>"]
+        ours = [t for t in tags if (image_id, t) in recorded or t.startswith(f"wb-{who}/")]
+        untagged = [t for t in ours if _attempt(removed, None, t, lambda t=t: client.api.remove_image(t))]
+        done += [ledger.Entry(image_id, t) for t in untagged if (image_id, t) in recorded]
+        if set(tags) - set(untagged):
+            continue  # a name the learner gave it (or one that could not be removed) keeps it
+        if untagged or _attempt(removed, None, image_id[:19], lambda i=image_id: _remove_image_if_present(i)):
+            removed.images.append(untagged[0] if untagged else image_id[:19])
+            done += [e for e in made if e.image_id == image_id]
+    ledger.forget(done, who)
 
 
-def _workbook_tag(tag: str, who: str) -> bool:
-    return tag.startswith(f"wb-{who}/") or tag.startswith(LOCAL_REGISTRY_PREFIXES)
+def _remove_image_if_present(image_id: str) -> None:
+    """Remove an untagged image by id (never forced: an image in use stays)."""
+    client = daemon.client()
+    try:
+        client.api.remove_image(image_id)
+    except NotFound:
+        return
+
+
+def sweep_orphans(say: Callable[[str], object] = print, who: str | None = None) -> list[str]:
+    """Remove this learner's workbook containers whose process is gone (a killed or restarted
+    kernel) on this host; say what was removed. Containers of live processes, of other hosts
+    or of other learners are never touched. Returns the names removed."""
+    client = daemon.client()
+    who = _checked_learner(who)
+    found = client.api.containers(all=True, filters={"label": f"{OBJECT_LABEL}={who}"})
+    swept: list[str] = []
+    for summary in found:
+        labels = summary.get("Labels") or {}
+        process = made_by(labels)
+        if labels.get(OBJECT_LABEL) != who or process is None or not sessions.gone(process):
+            continue
+        name = _container_name(summary)
+        try:
+            remove_container(str(summary["Id"]))
+        except APIError as exc:
+            say(f"Could not remove {name}, left by a notebook kernel that is gone: {exc.explanation or exc}")
+            continue
+        swept.append(name)
+    if swept:
+        say(f"Removed {len(swept)} container(s) left by a notebook kernel that is gone: {', '.join(swept)}")
+    return swept
+
+
+def _checked_learner(who: str | None) -> str:
+    who = who or learner()
+    if not FORM.fullmatch(who):
+        raise InvalidInput(f"{who[:80]!r} is not a workbook learner name", hint="pass who= what wb.learner() gives")
+    return who
+
+
+def _container_name(summary: dict[str, object]) -> str:
+    names = summary.get("Names") or []
+    return str(names[0]).lstrip("/") if isinstance(names, list) and names else str(summary["Id"])[:12]
 
 
 def _base_names(tags: list[str]) -> set[str]:
     return {tag.removeprefix("docker.io/library/") for tag in tags} | {tag.removesuffix(":latest") for tag in tags}
 
 
-def _quietly(action: Callable[[], object]) -> None:
-    with suppress(NotFound, APIError):  # gone already, or in use by something not ours
+def _attempt(removed: Removed, into: list[str] | None, name: str, action: Callable[[], object]) -> bool:
+    """Run one removal: on success note `name` in `into`; gone already counts as done, not as
+    removed; any other refusal (in use, a conflict) goes to `removed.failed`."""
+    try:
         action()
+    except NotFound:
+        return into is None  # a tag or image gone meanwhile: nothing left to remove
+    except APIError as exc:
+        removed.failed.append(f"{name} ({str(exc.explanation or exc)[:200]})")
+        return False
+    if into is not None:
+        into.append(name)
+    return True

@@ -13,19 +13,18 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import bcrypt
-from docker.errors import APIError
+from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from helpers.analysis.archive import MAX_JSON
 from helpers.catalog import REGISTRY
-from helpers.engine import daemon, proc
-from helpers.engine.run import LOOPBACK, free_port
+from helpers.engine import daemon, ledger, proc
+from helpers.engine.run import LOOPBACK, free_port, remove_after_use
 from helpers.errors import LoginRefused, RegistryError
 from helpers.labels import object_labels, object_name
 from helpers.replay import replayable
@@ -55,47 +54,77 @@ class LocalRegistry:
 
     def start(self, timeout: float = 30) -> LocalRegistry:
         self.port = free_port(self.port)
-        client = daemon.client()
-        self.container = client.containers.create(
-            REGISTRY,
-            name=object_name(f"registry-{self.port}"),
-            labels=object_labels(),
-            ports={"5000/tcp": (LOOPBACK, self.port)},
-            environment={
-                "REGISTRY_AUTH": "htpasswd",
-                "REGISTRY_AUTH_HTPASSWD_REALM": "workbook",
-                "REGISTRY_AUTH_HTPASSWD_PATH": "/auth/htpasswd",
-                "REGISTRY_STORAGE_DELETE_ENABLED": "true",
-            },
-        )
-        self.container.put_archive("/", _htpasswd_tar(self.user, self.password))
-        self.container.start()
+        try:
+            self.container = daemon.client().containers.create(
+                REGISTRY,
+                name=object_name(f"registry-{self.port}"),
+                labels=object_labels(),
+                ports={"5000/tcp": (LOOPBACK, self.port)},
+                environment={
+                    "REGISTRY_AUTH": "htpasswd",
+                    "REGISTRY_AUTH_HTPASSWD_REALM": "workbook",
+                    "REGISTRY_AUTH_HTPASSWD_PATH": "/auth/htpasswd",
+                    "REGISTRY_STORAGE_DELETE_ENABLED": "true",
+                },
+            )
+        except APIError as exc:
+            raise RegistryError(
+                "The local registry could not be created",
+                detail=str(exc.explanation or exc),
+                hint="a registry of a notebook kernel that is gone holds its name: run wb.start() again (it removes "
+                "what gone kernels left)"
+                if exc.status_code == 409
+                else "run `python -m helpers bases` so the registry:2 image exists",
+            ) from None
+        try:  # the container exists: whatever fails (or Ctrl-C) from here on removes it
+            self.container.put_archive("/", _htpasswd_tar(self.user, self.password))
+            self.container.start()
+            self._wait_ready(timeout)
+        except BaseException:
+            remove_after_use(self.container)  # no tag names it yet: the container is all there is
+            self.container = None
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._status() == 401:
-                return self
+                return
             time.sleep(0.2)
-        logs = self.container.logs().decode(errors="replace")[-1500:]
-        self.stop()
+        assert self.container is not None
         raise RegistryError(
             "The local registry did not start",
-            detail=logs,
+            detail=self.container.logs().decode(errors="replace")[-1500:],
             hint="run `python -m helpers bases` so the registry:2 image exists",
         )
 
     def stop(self) -> None:
-        """Remove the registry (and its storage), and the local tags that named it."""
-        if self.port is not None:
-            client = daemon.client()
-            for image in client.api.images():  # one call: no race with images deleted meanwhile
-                for tag in image.get("RepoTags") or []:
-                    if tag.startswith(f"{self.host}/"):
-                        with suppress(APIError):
-                            client.images.remove(tag)
-        if self.container is not None:
-            with suppress(APIError):  # already gone
-                self.container.remove(force=True, v=True)
-            self.container = None
+        """Remove the registry (and its storage), and the local names the workbook gave images for
+        it (a push, a pull); a tag you added yourself stays."""
+        try:
+            if self.port is not None:
+                self._untag()
+        finally:
+            if self.container is not None:
+                remove_after_use(self.container)
+                self.container = None
+
+    def _untag(self) -> None:
+        client = daemon.client()
+        done = []
+        for entry in ledger.entries():
+            if not entry.tag.startswith(f"{self.host}/"):
+                continue
+            try:
+                if client.api.inspect_image(entry.tag)["Id"] == entry.image_id:  # not moved to another image
+                    client.api.remove_image(entry.tag)
+            except NotFound:
+                pass  # removed already
+            except APIError:
+                continue  # in use: cleanup tries again later
+            done.append(entry)
+        ledger.forget(done)
 
     def __enter__(self) -> LocalRegistry:
         return self.start()
@@ -276,7 +305,9 @@ class LocalRegistry:
         for one platform), the digest of the one platform's manifest the engine pushes instead."""
         target = self.ref(name, tag)
         client = daemon.client()
-        client.images.get(local_ref).tag(target)
+        image = client.images.get(local_ref)
+        image.tag(target)
+        ledger.record(str(image.id), target)
         digest = ""
         for event in client.images.push(target, stream=True, decode=True, auth_config=self._auth()):
             if "error" in event:
@@ -300,6 +331,7 @@ class LocalRegistry:
                 detail=exc.explanation or str(exc),
                 hint="log in first (registry.login()), and check the name and tag",
             ) from None
+        ledger.record(str(image.id), reference)  # a name the workbook made, by tag or (containerd store) by digest
         return str(image.id)
 
 

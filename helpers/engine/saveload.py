@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tarfile
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ def save(refs: list[str] | str, path: str | Path) -> Archive:
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     proc.run(
-        ["docker", "save", "-o", str(target), *names],
+        ["docker", "save", "-o", str(target), "--", *names],
         timeout=1800,
         what=f"docker save of {', '.join(names)} failed",
         hint="check the image names (`docker images`) and free disk space",
@@ -60,22 +61,33 @@ def compress(archive: Archive, method: str) -> Archive:
     if not archive.path.is_file():
         raise ArchiveMissing(f"There is no image archive at {archive.path}", hint="save one first with saveload.save")
     started = time.monotonic()
-    proc.run([*COMPRESSORS[method], str(archive.path)], timeout=1800)
+    proc.run([*COMPRESSORS[method], "--", str(archive.path)], timeout=1800)
     output = archive.path.with_name(archive.path.name + SUFFIX[method])
     return Archive(output, output.stat().st_size, time.monotonic() - started, method)
 
 
 @replayable
 def load(path: str | Path) -> list[str]:
-    """`docker load -i PATH` (tar, gzip, bzip2 or xz; zstd is decompressed first).
+    """`docker load -i PATH` (tar, gzip, bzip2 or xz; zstd is decompressed first, into a
+    private temporary file that is removed afterwards).
     Returns what the engine reports as loaded ("Loaded image: ..." lines)."""
     source = Path(path)
     if not source.is_file():
         raise InvalidInput(f"There is no archive at {source}", hint="check the path")
-    if source.suffix == ".zst":
-        plain = source.with_suffix("")
-        proc.run(["zstd", "-d", "-q", "-f", str(source), "-o", str(plain)], timeout=1800)
-        source = plain
+    if source.suffix != ".zst":
+        return _docker_load(source)
+    with tempfile.TemporaryDirectory(prefix="workbook-load-") as private:  # mode 0700
+        plain = Path(private) / source.with_suffix("").name
+        proc.run(
+            ["zstd", "-d", "-q", "-o", str(plain), "--", str(source)],
+            timeout=1800,
+            what=f"Could not decompress {source.name}",
+            hint="the file may be damaged, or the temporary folder full (set TMPDIR to a folder with room)",
+        )
+        return _docker_load(plain)
+
+
+def _docker_load(source: Path) -> list[str]:
     done = proc.run(
         ["docker", "load", "-i", str(source)],
         timeout=1800,

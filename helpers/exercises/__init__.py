@@ -1,13 +1,16 @@
 """Exercises with automatic feedback: the five homework checkers and the quiz widget.
 
-    from helpers import exercises
-    exercises.check_hw1()                       # checks homework/hw1-node-app
-    exercises.check_hw1(exercises.solution("hw1"))
-    exercises.quiz("Question?", ["a", "b"], 1, "Because ...")
+    import helpers as wb
+    wb.exercises.check_hw1()                    # checks homework/hw1-node-app
+    wb.exercises.check_hw1(wb.exercises.solution("hw1"))
+    wb.exercises.quiz("Question?", ["a", "b"], 1, "Because ...")
+    wb.exercises.image_files("busybox:1.37")    # every file in an image: path -> size in bytes
 
-Modules: `feedback` (the Feedback a checker returns), `homework` (the checkers), `dockerfile`
-(reading a Dockerfile's instructions and bases), `probe` (files in an image, ports a container
-listens on, what it answers), `quiz` (the multiple-choice widget).
+Modules: `homework` (the five checkers, each in its own module `hw1_node_app` ... `hw5_greeter`),
+`checks` (the steps every checker shares), `assignments` (the homework table, starter folders and
+reference solutions), `feedback` (the Feedback a checker returns), `dockerfile` (reading a
+Dockerfile's instructions and bases), `probe` (files in an image, ports a container listens on,
+what it answers), `quiz` (the multiple-choice widget).
 """
 
 from helpers.exercises.feedback import FAIL, PASS, SKIP, TIP, Feedback, Item
@@ -25,9 +28,10 @@ from helpers.exercises.homework import (
     variant,
     variants,
 )
+from helpers.exercises.probe import image_files
 from helpers.exercises.quiz import quiz
 
-SOLUTIONS = FIXTURES  # tests/fixtures/homework/hwN/solution/ hold the reference solutions
+SOLUTIONS = FIXTURES  # helpers/exercises/solutions/hwN/ (package data) hold the reference solutions
 
 __all__ = [
     "CHECKERS",
@@ -46,6 +50,7 @@ __all__ = [
     "check_hw3",
     "check_hw4",
     "check_hw5",
+    "image_files",
     "quiz",
     "solution",
     "variant",

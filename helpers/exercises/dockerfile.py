@@ -23,7 +23,7 @@ class Instruction:
             return None
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit
             return None
         return [str(part) for part in parsed] if isinstance(parsed, list) else None
 

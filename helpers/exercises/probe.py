@@ -16,7 +16,7 @@ from docker.errors import APIError
 
 from helpers.catalog import BUSYBOX
 from helpers.engine import daemon
-from helpers.engine.run import run, run_once
+from helpers.engine.run import remove_after_use, run, run_once
 from helpers.errors import ContainerFailed, WorkbookError
 from helpers.labels import object_labels
 from helpers.replay import replayable
@@ -65,7 +65,7 @@ def image_files(ref: str) -> dict[str, int]:
                 if not member.isdir() and name not in ENGINE_FILES:
                     files[name] = member.size
     finally:
-        container.remove(force=True)
+        remove_after_use(container)  # and its anonymous volumes (the image's VOLUMEs)
     return files
 
 

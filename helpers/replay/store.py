@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,7 +133,7 @@ class Recording:
                 hint="start a Docker engine (`make lab` installs one on Linux), or record this notebook "
                 "once where an engine runs: `python -m helpers record " + notebook + "`",
             ) from None
-        except (OSError, EOFError, ValueError, RecursionError, MemoryError) as exc:
+        except (OSError, EOFError, zlib.error, ValueError, RecursionError, MemoryError) as exc:
             raise _bad(
                 path, f"it is not a complete gzipped JSON file ({type(exc).__name__}: {str(exc)[:200]})"
             ) from None

@@ -5,10 +5,10 @@ that requires a login, and calls push(registry, image). Write push() so that it 
 pushes `image` and returns the digest the push reports.
 """
 
-from helpers.registry import LocalRegistry
+import helpers as wb
 
 
-def push(registry: LocalRegistry, image: str) -> str:
+def push(registry: wb.registry.LocalRegistry, image: str) -> str:
     """Log in to `registry`, push `image` as homework/hello:1.0, return the pushed digest."""
     # TODO 1: log in (registry.login() knows the user name and password).
     # TODO 2: push `image` (registry.push(LOCAL_IMAGE, NAME, TAG) tags, pushes and
