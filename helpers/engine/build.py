@@ -155,22 +155,22 @@ def build(
     docker_client = daemon.client()  # fail early and plainly when no engine answers
     live = LiveLog(f"building {ref} from {context.name}/{dockerfile}", quiet=quiet)
     started = time.monotonic()
+    request = BuildRequest(
+        context,
+        dockerfile,
+        ref,
+        target,
+        build_args or {},
+        no_cache,
+        platform,
+        secrets or {},
+        network,
+        all_labels,
+        timeout,
+    )
     run = _buildkit if builder == BUILDKIT else _classic
     try:
-        image_id, lines = run(
-            context,
-            dockerfile,
-            ref,
-            target,
-            build_args or {},
-            no_cache,
-            platform,
-            secrets or {},
-            network,
-            all_labels,
-            live,
-            timeout,
-        )
+        image_id, lines = run(request, live)
     except BuildFailed as failed:
         if platform and "base image is not on this engine" in failed.hint:
             failed.hint += (
@@ -201,20 +201,25 @@ def build(
     return result
 
 
-def _buildkit(
-    context: Path,
-    dockerfile: str,
-    ref: str,
-    target: str | None,
-    build_args: Mapping[str, str],
-    no_cache: bool,
-    platform: str | None,
-    secrets: Mapping[str, str | Path],
-    network: str | None,
-    labels: Mapping[str, str],
-    live: LiveLog,
-    timeout: float,
-) -> tuple[str, list[str]]:
+@dataclass(frozen=True)
+class BuildRequest:
+    """What one build is asked to do, whichever builder does it."""
+
+    context: Path
+    dockerfile: str
+    ref: str
+    target: str | None
+    build_args: Mapping[str, str]
+    no_cache: bool
+    platform: str | None
+    secrets: Mapping[str, str | Path]
+    network: str | None
+    labels: Mapping[str, str]
+    timeout: float
+
+
+def _buildkit(request: BuildRequest, live: LiveLog) -> tuple[str, list[str]]:
+    context, dockerfile, timeout = request.context, request.dockerfile, request.timeout
     with tempfile.TemporaryDirectory(prefix="workbook-build-") as tmp:
         iidfile = Path(tmp) / "iid"
         command = [
@@ -228,18 +233,18 @@ def _buildkit(
             "-f",
             str(context / dockerfile),
             "-t",
-            ref,
+            request.ref,
         ]
-        command += _flags("--label", labels) + _flags("--build-arg", build_args)
-        command += [f"--secret=id={key},src={value}" for key, value in secrets.items()]
-        if target:
-            command += ["--target", target]
-        if no_cache:
+        command += _flags("--label", request.labels) + _flags("--build-arg", request.build_args)
+        command += [f"--secret=id={key},src={value}" for key, value in request.secrets.items()]
+        if request.target:
+            command += ["--target", request.target]
+        if request.no_cache:
             command.append("--no-cache")
-        if platform:
-            command += ["--platform", platform]
-        if network:
-            command += ["--network", network]
+        if request.platform:
+            command += ["--platform", request.platform]
+        if request.network:
+            command += ["--network", request.network]
         command.append(str(context))
         lines: list[str] = []
 
@@ -254,20 +259,9 @@ def _buildkit(
         return iidfile.read_text().strip(), lines
 
 
-def _classic(
-    context: Path,
-    dockerfile: str,
-    ref: str,
-    target: str | None,
-    build_args: Mapping[str, str],
-    no_cache: bool,
-    platform: str | None,
-    secrets: Mapping[str, str | Path],
-    network: str | None,
-    labels: Mapping[str, str],
-    live: LiveLog,
-    timeout: float,
-) -> tuple[str, list[str]]:
+def _classic(request: BuildRequest, live: LiveLog) -> tuple[str, list[str]]:
+    """The classic builder (secrets and platforms were refused before: they need BuildKit)."""
+    context, dockerfile = request.context, request.dockerfile
     lines: list[str] = []
     image_id = ""
     api = daemon.client().api
@@ -275,16 +269,16 @@ def _classic(
         for chunk in api.build(
             path=str(context),
             dockerfile=dockerfile,
-            tag=ref,
-            target=target,
-            buildargs=dict(build_args),
-            nocache=no_cache,
-            labels=dict(labels),
+            tag=request.ref,
+            target=request.target,
+            buildargs=dict(request.build_args),
+            nocache=request.no_cache,
+            labels=dict(request.labels),
             rm=True,
             forcerm=True,
             decode=True,
-            network_mode=network,
-            timeout=int(timeout),
+            network_mode=request.network,
+            timeout=int(request.timeout),
         ):
             for line in str(chunk.get("stream", "")).splitlines():
                 lines.append(line)
