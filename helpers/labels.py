@@ -91,8 +91,8 @@ def generic_learner_warning() -> str | None:
     if raw.strip().lower() not in GENERIC_NAMES:
         return None
     return (
-        f"Note: you are the learner {raw!r}, a name many people share; on a shared Docker engine "
-        f"set {LEARNER_ENV} to your own name (e.g. {LEARNER_ENV}=ana) so your images and containers stay apart."
+        f"{raw!r} is a name many people share: on a shared Docker engine set {LEARNER_ENV} to your own "
+        f"name (e.g. {LEARNER_ENV}=ana) so your images and containers stay apart"
     )
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import subprocess
-import sys
 import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -15,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import run_cli
 from docker.errors import APIError, ImageNotFound
 
 import helpers as wb
@@ -88,13 +87,7 @@ def saved_kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     app = wb.make_app("kit-demo", {"Dockerfile": "FROM busybox:1.37\nRUN echo kit > /kit.txt\n"})
     refs = [wb.build(app, tag=wb.image_name("kit-demo", tag), quiet=True, build_args={"V": tag}).ref for tag in ("a",)]
     path = tmp_path_factory.mktemp("kit") / "classroom.kit"
-    done = subprocess.run(
-        [sys.executable, "-m", "helpers", "bundle", "save", str(path), *refs, BUSYBOX],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    done = run_cli("bundle", "save", str(path), *refs, BUSYBOX, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "100%" in done.stdout
     yield path, [*refs, BUSYBOX]
@@ -110,13 +103,7 @@ def test_round_trip_gives_the_same_image_ids(saved_kit: tuple[Path, list[str]]) 
     client.images.remove(app_ref)
     with pytest.raises(ImageNotFound):
         client.images.get(app_id)
-    done = subprocess.run(
-        [sys.executable, "-m", "helpers", "bundle", "load", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    done = run_cli("bundle", "load", str(path), timeout=300)
     assert done.returncode == 0, done.stderr
     assert client.images.get(app_ref).id == app_id
     manifest = kit.read_manifest(path)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import helpers as wb
-from helpers.analysis import archive, lint, sbom
-from helpers.engine import daemon
+from helpers.analysis import lint, sbom
+from helpers.engine import daemon, saveload
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 
@@ -63,7 +63,7 @@ def test_sbom_of_python_slim_lists_debian_packages() -> None:
 
 @pytest.mark.engine
 def test_sbom_of_an_archive_needs_no_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    saved = archive.save("busybox:1.37", tmp_path / "busybox.tar")
+    saved = saveload.save("busybox:1.37", tmp_path / "busybox.tar").path
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
     monkeypatch.setattr(daemon, "_client", None)
     daemon._context_host.cache_clear()

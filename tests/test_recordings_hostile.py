@@ -23,7 +23,7 @@ from helpers.engine import daemon
 from helpers.errors import BadRecording, EngineUnavailable, ReplayedError
 from helpers.labels import LEARNER_ENV, learner
 from helpers.replay import SESSION, codec
-from helpers.replay.session import Session
+from helpers.replay.session import Session, call_key
 from helpers.replay.store import FORMAT, RECORDINGS_ENV, compact, journal_path, recording_path
 
 NOTEBOOK = "01-images-and-layers"
@@ -193,9 +193,11 @@ def test_frames_round_trip_as_data_with_their_dtypes() -> None:
         },
         index=pd.Index(["r1", "r2", "r3"], name="row"),
     )
+    frame.attrs["files_scanned"] = 12  # what a helper notes beside its rows travels with them
     again = _roundtrip(frame)
     assert isinstance(again, pd.DataFrame)
     pd.testing.assert_frame_equal(again, frame)
+    assert again.attrs == {"files_scanned": 12}
     series = pd.Series([1.0, 2.5], name="size", index=pd.RangeIndex(2))
     pd.testing.assert_series_equal(_roundtrip(series), series)  # type: ignore[arg-type]
 
@@ -264,3 +266,11 @@ def test_replay_leaves_the_environment_alone(tmp_path: Path, monkeypatch: pytest
         start(NOTEBOOK)
     assert learner() == "bea" and SESSION.mode == wb.replay.LIVE
     assert recording_path(NOTEBOOK).parent == tmp_path
+
+
+def test_a_folder_outside_the_workbook_is_keyed_by_its_name_not_walked() -> None:
+    """Keys digest the workbook's own folders (an edited Dockerfile is another call), never "/" or $HOME."""
+    assert '"content"' not in call_key("demo.f", ("/",), {})
+    assert '"content"' not in call_key("demo.f", (str(Path.home()),), {})
+    inside = call_key("demo.f", (str(wb.paths.ROOT / "apps" / "go-app"),), {})
+    assert '"content"' in inside and str(wb.paths.ROOT) not in inside

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from cli_runner import run_cli
 from docker.errors import APIError, NotFound
 from docker.types.daemon import CancellableStream
 
@@ -71,7 +72,6 @@ SENTINEL_IMAGE = "sentinel/image:1"
 SENTINEL_BOX = "sentinel-box"
 SENTINEL_VOLUME = "sentinel-volume"
 SENTINEL_NETWORK = "sentinel-net"
-
 
 
 # ----------------------------------------------------------------- sentinel objects
@@ -302,15 +302,7 @@ def test_sentinel_survives_a_workbook_flow(reliability_sentinel: Sentinel) -> No
     with LocalRegistry() as registry:
         registry.login()
         assert registry.push(built.ref, "flow/app", "1").startswith("sha256:")
-    done = subprocess.run(
-        [sys.executable, "-m", "helpers", "cleanup"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "WORKBOOK_LEARNER": LEARNER},
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
+    done = run_cli("cleanup", env={"WORKBOOK_LEARNER": LEARNER}, timeout=300)
     assert done.returncode == 0, done.stderr
     assert re.search(r"removed \d+ containers, \d+ networks, \d+ volumes, [1-9]\d* images", done.stdout), done.stdout
     with pytest.raises(wb.errors.NoSuchImage):
@@ -452,15 +444,7 @@ def broken(dockerfile: str) -> Callable[[Ctx], str]:
 
 
 def engine_down_doctor(_ctx: Ctx) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "helpers", "doctor"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DOCKER_HOST": ENGINE_DOWN},
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    done = run_cli("doctor", env={"DOCKER_HOST": ENGINE_DOWN})
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
     return done.stdout

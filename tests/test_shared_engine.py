@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from cli_runner import run_cli
 
 import helpers as wb
 from helpers.engine import ledger
@@ -53,15 +54,7 @@ def test_two_learners_run_one_notebook_at_once_and_clean_up_apart() -> None:
     for name in runs:
         tags = [t for image in wb.images.existing(filters={"label": f"{IMAGE_LABEL}={name}"}) for t in image.tags]
         assert any(t.startswith(f"wb-{name}/hello-python:") for t in tags), tags
-    done = subprocess.run(
-        [sys.executable, "-m", "helpers", "cleanup"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "WORKBOOK_LEARNER": "ana-shared"},
-        check=False,
-        timeout=300,
-    )
+    done = run_cli("cleanup", env={"WORKBOOK_LEARNER": "ana-shared"}, timeout=300)
     assert done.returncode == 0, done.stderr
     assert not wb.images.existing(filters={"label": f"{IMAGE_LABEL}=ana-shared"})
     assert wb.images.existing(filters={"label": f"{IMAGE_LABEL}=ben-shared"})
@@ -115,6 +108,7 @@ def test_a_generic_name_is_warned_about_at_start() -> None:
     assert done.returncode == 0, done.stderr
     warning = [line for line in done.stdout.splitlines() if "'jovyan'" in line]
     assert len(warning) == 1 and "WORKBOOK_LEARNER" in warning[0], done.stdout
+    assert warning[0].startswith("Learner: jovyan ("), done.stdout
 
 
 @pytest.mark.engine

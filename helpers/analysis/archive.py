@@ -58,9 +58,7 @@ EMPTY_HINT = (
     "it was built FROM scratch with only metadata (LABEL, ENV, ...): there are no files to analyse; "
     "add a COPY, or start FROM a base image"
 )
-SAVE_HINT = (
-    "save the image again (`docker save -o image.tar REF` or helpers.archive.save) and check the disk is not full"
-)
+SAVE_HINT = "save the image again (`docker save -o image.tar REF` or wb.saveload.save) and check the disk is not full"
 
 
 class _Truncated(Exception):
@@ -574,7 +572,7 @@ def read_image(source: str | Path, visit: LayerVisitor[T], *, image: str | None 
             raise ArchiveMissing(
                 f"There is no image archive at {path}",
                 where=str(path.resolve()),
-                hint="save one first: `docker save -o image.tar REF` or helpers.archive.save(REF, path)",
+                hint="save one first: `docker save -o image.tar REF` or wb.saveload.save(REF, path)",
             )
         with path.open("rb") as file:
             return _read(FileStream(file), str(path), visit, image=image)
@@ -887,19 +885,6 @@ def _blob(digest: str) -> str:
     return f"blobs/{algorithm}/{hex_digest}"
 
 
-def save(ref: str, path: str | Path) -> Path:
-    """Write the engine image `ref` to an archive file, streamed (what `docker save -o path ref` does)."""
-    target = Path(path)
-    chunks = _engine_chunks(ref)
-    try:
-        with target.open("wb") as file:
-            for chunk in chunks:
-                file.write(chunk)
-    finally:
-        chunks.close()
-    return target
-
-
 __all__ = [
     "ArchiveTruncated",
     "EmptyImage",
@@ -911,5 +896,4 @@ __all__ = [
     "is_archive_path",
     "iter_tar",
     "read_image",
-    "save",
 ]

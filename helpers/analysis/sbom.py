@@ -44,7 +44,9 @@ def generate(source: str | Path, *, timeout: float = 900) -> Sbom:
     if is_archive_path(source):
         path = Path(source)
         if not path.is_file():
-            raise ArchiveMissing(f"There is no image archive at {path}", hint="save one with helpers.archive.save")
+            raise ArchiveMissing(
+                f"There is no image archive at {path}", hint="save one with wb.saveload.save(ref, path)"
+            )
         target = f"docker-archive:{path.resolve()}"
     else:
         get_image(str(source))  # a clear ImageNotFound / EngineUnavailable before syft starts

@@ -43,10 +43,10 @@ def start(notebook: str) -> None:
 
 
 def _tidy_up() -> None:
-    """Say when the learner's name is one many people share; remove the containers that this
-    learner's killed kernels left on this host."""
-    if warning := generic_learner_warning():
-        print(warning)
+    """Say who the learner is (and when the name is one many people share); remove the
+    containers that this learner's killed kernels left on this host."""
+    warning = generic_learner_warning()
+    print(f"Learner: {learner()}" + (f" ({warning})" if warning else ""))
     with live_only():
         sweep_orphans()
 

@@ -235,7 +235,7 @@ class LocalRegistry:
         env = self.cli_env()
         try:
             proc.run(
-                ["docker", "buildx", "imagetools", "create", "-t", target, *sources],
+                ["docker", "buildx", "imagetools", "create", "-t", target, "--", *sources],
                 env=env,
                 timeout=300,
                 what=f"Joining {', '.join(sources)} into {target} failed",
@@ -251,7 +251,7 @@ class LocalRegistry:
         env = env or self.cli_env()
         try:
             raw = proc.run(
-                ["docker", "buildx", "imagetools", "inspect", "--raw", self.ref(name, tag)], env=env, timeout=120
+                ["docker", "buildx", "imagetools", "inspect", "--raw", "--", self.ref(name, tag)], env=env, timeout=120
             ).output
             digest = proc.run(
                 [
@@ -259,9 +259,10 @@ class LocalRegistry:
                     "buildx",
                     "imagetools",
                     "inspect",
-                    self.ref(name, tag),
                     "--format",
                     "{{json .Manifest.Digest}}",
+                    "--",
+                    self.ref(name, tag),
                 ],
                 env=env,
                 timeout=120,

@@ -216,6 +216,7 @@ def _encode_frame(frame: pd.DataFrame | pd.Series) -> dict[str, Any]:
         "name": encode(frame.name) if series else None,
         "columns": columns,
         "index": _encode_index(table.index),
+        "attrs": encode(dict(frame.attrs)),  # what a helper notes beside its rows (e.g. files scanned)
     }
 
 
@@ -371,12 +372,17 @@ def _decode_frame(data: dict[str, Any], depth: int) -> pd.DataFrame | pd.Series:
         names.append(decode(column["name"], depth))
     frame = pd.DataFrame(built, index=index)
     frame.columns = names if names else pd.Index([])
+    attrs = decode(data.get("attrs") or {}, depth)
+    if not isinstance(attrs, dict):
+        raise CodecError("a frame's attrs must be a mapping")
     if data[TYPE] == "series":
         if frame.shape[1] != 1:
             raise CodecError("a recorded series with other than one column")
         series = frame.iloc[:, 0]
         series.name = decode(data.get("name"), depth)
+        series.attrs = attrs
         return series
+    frame.attrs = attrs
     return frame
 
 
