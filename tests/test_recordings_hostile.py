@@ -247,6 +247,18 @@ def test_secrets_are_not_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert token not in written
 
 
+def test_a_short_or_word_like_environment_value_masks_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variable named like a secret whose value is a common word must not mask field names."""
+    monkeypatch.setenv("WORKBOOK_STORE_PASS", "second")
+    monkeypatch.setenv(RECORDINGS_ENV, str(tmp_path))
+    recorder = Session()
+    recorder.record("96-fields", {})
+    result = wb.BuildResult("wb-ana/x:1", "sha256:" + "a" * 64, 1, 2.0, [], "log")
+    recorder.call("demo.build", lambda: result, (), {})
+    again = codec.decode(json.loads(journal_path("96-fields").read_text().splitlines()[1])["outcome"]["value"])
+    assert again == result
+
+
 # -- replay keeps to itself --------------------------------------------------------------------
 def test_replay_leaves_the_environment_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(RECORDINGS_ENV, str(tmp_path))

@@ -13,7 +13,7 @@ from typing import Any
 
 SECRET_NAME = re.compile(r"pass(word|wd)?|token|secret|auth|credential|api[_-]?key|private", re.IGNORECASE)
 MASK = "<secret>"
-MIN_SECRET = 6  # shorter values (flags, "1", "true") would mask ordinary text
+MIN_SECRET = 8  # shorter values (flags, "true", words like "second") would mask ordinary text
 
 
 def secret_argument(name: str) -> bool:
@@ -27,7 +27,7 @@ def environment_secrets() -> list[str]:
 
 
 def redact(value: Any, secrets: list[str] | None = None) -> Any:
-    """`value` (JSON data: str, list, dict) with every environment secret masked."""
+    """`value` (JSON data: str, list, dict) with every environment secret masked in its texts."""
     secrets = environment_secrets() if secrets is None else secrets
     if not secrets:
         return value
@@ -37,6 +37,6 @@ def redact(value: Any, secrets: list[str] | None = None) -> Any:
         return value
     if isinstance(value, list):
         return [redact(v, secrets) for v in value]
-    if isinstance(value, dict):
-        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, dict):  # keys are field and column names the workbook wrote: kept
+        return {k: redact(v, secrets) for k, v in value.items()}
     return value
