@@ -189,14 +189,6 @@ def encode(value: Any) -> Any:
     raise Unstorable(f"{type(value).__module__}.{type(value).__qualname__}")
 
 
-def storable(value: Any) -> bool:
-    try:
-        encode(value)
-    except Unstorable:
-        return False
-    return True
-
-
 def _encode_record(tag: str, value: Any) -> dict[str, Any]:
     if isinstance(value, tuple):
         return {TYPE: tag, "items": [encode(v) for v in value]}
