@@ -214,7 +214,7 @@ def test_every_notebook_runs_in_replay_mode_without_an_engine(tmp_path: Path) ->
 
 
 # The fast tier's sample: a build lesson, an analysis lesson that reads archives for real, a registry lesson.
-FAST_SAMPLE = ("01-images-and-layers", "09-inspect-and-troubleshoot", "12-registries")
+FAST_SAMPLE = ("01-images-and-layers", "11-inspect-and-troubleshoot", "14-registries")
 
 
 def test_three_notebooks_replay_without_an_engine(tmp_path: Path) -> None:
