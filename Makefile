@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 LAB_PORT ?= 8888
 
 .DEFAULT_GOAL := help
-.PHONY: help setup engine bases browser lab test test-fast test-second-store bench lint doctor cleanup
+.PHONY: help setup engine bases browser lab test test-fast test-replay test-second-store site bench lint doctor cleanup
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,24 +19,28 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# JupyterLab opens without asking about Jupyter news or checking for updates.
+$(LAB_OVERRIDES): scripts/lab-overrides.json $(STAMP)
+	install -D -m 644 $< $@
+
 engine: ## make sure a Docker engine answers (installs and starts one on Debian/Ubuntu)
 	bash scripts/setup-engine.sh
 
 bases: $(STAMP) engine ## make sure every catalog base image is present (pulled or stand-in)
 	$(PY) -m helpers bases
 
-setup: $(STAMP) engine bases ## everything the notebooks need: venv, engine, base images
+setup: $(STAMP) $(LAB_OVERRIDES) engine bases ## everything the notebooks need: venv, engine, base images
 
 browser: $(STAMP) ## Chromium for the real-browser test (Debian's package; Playwright drives it)
 	bash scripts/setup-browser.sh
 
-lab: setup ## set up if needed, then open JupyterLab on notebooks/00-start-here.ipynb
+lab: $(STAMP) $(LAB_OVERRIDES) engine ## open JupyterLab on notebooks/00-start-here.ipynb (each notebook prepares the bases it needs)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
 	  --ServerApp.port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  --LabApp.default_url=/lab/tree/00-start-here.ipynb
 
 test: setup browser ## set up if needed, then run every test; engine tests and notebooks again on the other image store
-	status=0; $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg \
+	status=0; $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg --durations=40 \
 	  --nbval-current-env -p no:cacheprovider || status=$$?; \
 	PY=$(PY) bash scripts/test-second-store.sh || status=$$?; exit $$status
 
@@ -43,8 +48,14 @@ test-fast: $(STAMP) ## no engine, no network: unit tests, the notebook import ru
 	DOCKER_HOST=unix:///nonexistent/docker.sock $(PY) -m pytest tests -m "not engine and not slow and not network" \
 	  -p no:cacheprovider -q
 
+test-replay: $(STAMP) ## no engine: every notebook replayed from its recording, and the clean Binder environment
+	DOCKER_HOST=unix:///nonexistent/docker.sock $(PY) -m pytest tests/test_replay.py -p no:cacheprovider -q
+
 test-second-store: setup ## the engine tests and notebooks on the other image store only (a second daemon)
 	PY=$(PY) bash scripts/test-second-store.sh
+
+site: $(STAMP) ## the course website from the executed notebooks, offline, into site/_build/html
+	$(PY) site/build.py
 
 bench: setup ## measure sizes, build times and overheads into bench/results/ (not a test)
 	$(PY) bench/bench.py

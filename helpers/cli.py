@@ -1,4 +1,4 @@
-"""`python -m helpers COMMAND`: doctor, bases, cleanup, bundle, record."""
+"""`python -m helpers COMMAND`: doctor, bases, cleanup, bundle, record, reset."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     rec = commands.add_parser("record", help="run notebooks on a real engine and record them for replay mode")
     rec.add_argument("notebooks", nargs="*", help="only these (a number like 01, or a file name)")
+    back = commands.add_parser(
+        "reset", help="one notebook as the repository has it (your copy kept), its work folders and images removed"
+    )
+    back.add_argument("notebook", help="a number like 05, or a file name")
     args = parser.parse_args(argv)
     try:
         if args.command == "doctor":
@@ -60,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
 
             record(args.notebooks or None)
             return 0
+        if args.command == "reset":
+            from helpers.classroom.reset import reset
+
+            done = reset(args.notebook)
+            print(done)
+            return 1 if done.failed else 0
         if args.command == "cleanup":
             removed = cleanup(include_bases=args.include_bases)
             print(removed)

@@ -16,6 +16,17 @@ from pathlib import Path
 
 SESSION_ID = uuid.uuid4().hex[:16]
 UNKNOWN = ""
+_notebook = [""]  # the notebook this kernel runs (wb.start names it)
+
+
+def use_notebook(name: str) -> None:
+    """Note which notebook this kernel runs, so what it creates can be traced back to it."""
+    _notebook[0] = name
+
+
+def current_notebook() -> str:
+    """The notebook this kernel runs ("" outside one)."""
+    return _notebook[0]
 
 
 @dataclass(frozen=True)

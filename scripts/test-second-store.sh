@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 in_ci() { case "${CI:-}" in 1|true|yes) return 0 ;; *) return 1 ;; esac; }
 
+if [ "${WORKBOOK_STORES_BY_MATRIX:-}" = "1" ]; then
+  # The GitHub workflow runs each image store in its own matrix job (.github/workflows/).
+  echo "second image store: run by the workflow's other matrix job (WORKBOOK_STORES_BY_MATRIX=1)"
+  exit 0
+fi
 status=0
 second=$(bash scripts/setup-engine.sh second-store) || status=$?
 if [ "$status" -eq 3 ]; then

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers.bases import ondemand
 from helpers.classroom.notebook import show_errors_plainly
 from helpers.engine import daemon
 from helpers.engine.cleanup import sweep_orphans
@@ -13,6 +14,7 @@ from helpers.paths import NOTEBOOKS
 from helpers.replay import LIVE, RECORD, REPLAY, SESSION, live_only
 from helpers.replay.session import requested_mode, today
 from helpers.replay.store import Recording
+from helpers.sessions import use_notebook
 
 
 def start(notebook: str) -> None:
@@ -24,6 +26,7 @@ def start(notebook: str) -> None:
             where=str(NOTEBOOKS),
             hint="pass the notebook's file name without .ipynb, e.g. wb.start('01-images-and-layers')",
         )
+    use_notebook(notebook)
     wanted = requested_mode()
     with live_only():
         engine_answers = wanted != REPLAY and daemon.available()
@@ -31,6 +34,8 @@ def start(notebook: str) -> None:
     learner()  # a name with no letter or digit is refused here, before anything runs
     if engine_answers:
         _tidy_up()
+        with live_only():  # this engine's bases, not the recorded run's
+            ondemand.prepare(notebook)
     if wanted == RECORD:
         SESSION.record(notebook, _engine_header())
     elif wanted == LIVE or engine_answers:

@@ -72,17 +72,26 @@ def cleanup(*, include_bases: bool = False, who: str | None = None) -> Removed:
     return removed
 
 
-def _remove_images(who: str, removed: Removed) -> None:
+def remove_notebook_images(notebook: str, who: str | None = None) -> Removed:
+    """Remove the image tags this learner's runs of `notebook` made (the ledger says which), and
+    each image left with no tag; nothing else."""
+    removed = Removed()
+    _remove_images(_checked_learner(who), removed, notebook)
+    return removed
+
+
+def _remove_images(who: str, removed: Removed, notebook: str | None = None) -> None:
     """Untag what the ledger recorded (and wb-<who>/ names on ledger images); remove an image the
-    workbook built once no tag is left on it."""
+    workbook built once no tag is left on it. With `notebook`, only what that notebook made."""
     client = daemon.client()
-    made = ledger.entries(who)
+    made = [e for e in ledger.entries(who) if notebook is None or e.notebook == notebook]
     tags_of = {str(i["Id"]): list(i.get("RepoTags") or []) for i in client.api.images()}  # one call: no race
     recorded = {(e.image_id, e.tag) for e in made}
     done: list[ledger.Entry] = [e for e in made if e.image_id not in tags_of]  # gone already
     for image_id in dict.fromkeys(e.image_id for e in made if e.image_id in tags_of):
         tags = [t for t in tags_of[image_id] if t != "<none>:<none>"]
-        ours = [t for t in tags if (image_id, t) in recorded or t.startswith(f"wb-{who}/")]
+        namespace = f"wb-{who}/" if notebook is None else None  # a notebook's reset: its own tags only
+        ours = [t for t in tags if (image_id, t) in recorded or (namespace and t.startswith(namespace))]
         untagged = [t for t in ours if _attempt(removed, None, t, lambda t=t: client.api.remove_image(t))]
         done += [ledger.Entry(image_id, t) for t in untagged if (image_id, t) in recorded]
         if set(tags) - set(untagged):

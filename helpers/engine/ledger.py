@@ -1,38 +1,46 @@
-"""The per-learner ledger of the image tags the workbook created: (image id, tag) pairs.
+"""The per-learner ledger of the image tags the workbook created: (image id, tag) pairs, each
+with the notebook that made it (so `python -m helpers reset NN` removes only that notebook's).
 
 Cleanup removes a tag only when the ledger says the workbook made it, so a tag the learner
 added (to a workbook image, or to an image of their own) is never touched. The ledger is a
-small JSON file under .workbook/ledger/, written atomically (a new file, then a rename) under
+small JSON file under .workbook/ledger/, one per learner and engine (two engines hold different
+images, so a cleanup on one must not forget what the other holds), written atomically (a new file, then a rename) under
 a lock; it is read with limits on size and shape, since a file is input like any other.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.engine.daemon import docker_host
 from helpers.errors import InvalidInput
 from helpers.labels import FORM, learner
 from helpers.paths import STATE
+from helpers.sessions import current_notebook
 
 FOLDER = STATE / "ledger"
+LOCAL_ENGINE = "unix:///var/run/docker.sock"
 MAX_BYTES = 4 << 20
 MAX_ENTRIES = 20_000  # the oldest are forgotten beyond this
 VERSION = 1
 _IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 _MAX_TAG = 512
+_NOTEBOOK = re.compile(r"(\d\d-[a-z0-9-]{1,60})?")
 
 
 @dataclass(frozen=True)
 class Entry:
     image_id: str
     tag: str
+    notebook: str = field(default="", compare=False)  # "" when made outside a notebook
 
 
 def path_for(who: str | None = None) -> Path:
@@ -41,7 +49,10 @@ def path_for(who: str | None = None) -> Path:
         raise InvalidInput(
             f"{who!r} is not a workbook learner name", hint="pass who= a name such as wb.learner() gives"
         )
-    return FOLDER / f"{who}.json"
+    host = docker_host()
+    if host == LOCAL_ENGINE:
+        return FOLDER / f"{who}.json"
+    return FOLDER / f"{who}@{hashlib.sha256(host.encode()).hexdigest()[:12]}.json"
 
 
 def entries(who: str | None = None) -> list[Entry]:
@@ -51,10 +62,9 @@ def entries(who: str | None = None) -> list[Entry]:
 
 def record(image_id: str, tag: str, who: str | None = None) -> None:
     """Note that the workbook gave image `image_id` the tag `tag`."""
-    entry = _checked(image_id, tag, path_for(who))
+    entry = _checked(image_id, tag, path_for(who), current_notebook())
     with _locked(who) as found:
-        if entry not in found:
-            found.append(entry)
+        found[:] = [e for e in found if e != entry] + [entry]  # the latest notebook to make it
 
 
 def forget(gone: Iterable[Entry], who: str | None = None) -> None:
@@ -110,18 +120,21 @@ def _read(path: Path) -> list[Entry]:
     for row in rows:
         if not isinstance(row, dict) or not isinstance(row.get("id"), str) or not isinstance(row.get("tag"), str):
             raise _damaged(path, f"an entry is not {{'id': ..., 'tag': ...}}: {str(row)[:200]}")
-        found.append(_checked(row["id"], row["tag"], path))
+        found.append(_checked(row["id"], row["tag"], path, row.get("notebook", "")))
     return found
 
 
-def _checked(image_id: str, tag: str, path: Path) -> Entry:
+def _checked(image_id: str, tag: str, path: Path, notebook: object = "") -> Entry:
     if not _IMAGE_ID.fullmatch(image_id) or not tag or len(tag) > _MAX_TAG or any(c.isspace() for c in tag):
         raise _damaged(path, f"not an image id and tag: {image_id[:80]!r}, {tag[:80]!r}")
-    return Entry(image_id, tag)
+    if not isinstance(notebook, str) or not _NOTEBOOK.fullmatch(notebook):
+        raise _damaged(path, f"not a notebook name: {str(notebook)[:80]!r}")
+    return Entry(image_id, tag, notebook)
 
 
 def _write(path: Path, found: list[Entry]) -> None:
-    document = {"version": VERSION, "images": [{"id": e.image_id, "tag": e.tag} for e in found]}
+    rows = [{"id": e.image_id, "tag": e.tag} | ({"notebook": e.notebook} if e.notebook else {}) for e in found]
+    document = {"version": VERSION, "images": rows}
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w") as file:
