@@ -6,18 +6,19 @@ learner can meet is in `wb.errors`. ARCHITECTURE.md maps the package.
 """
 
 from helpers import bases, catalog, engine, errors, exercises, labels
-from helpers.analysis import archive, charts, compare, explorer, layers, lint, sbom, secretscan
+from helpers.analysis import archive, buildcontext, charts, compare, explorer, layers, lint, sbom, secretscan, vulns
 from helpers.bases import kit
 from helpers.classroom.doctor import table as doctor
 from helpers.classroom.notebook import check, show
 from helpers.classroom.session import start
 from helpers.classroom.tokens import fresh_token
-from helpers.engine import images, platforms, registry, saveload
+from helpers.engine import buildchecks, fileserver, images, legacy, outputs, platforms, registry, saveload
 from helpers.engine.build import BuildResult, build
 from helpers.engine.cleanup import cleanup
 from helpers.engine.daemon import CLASSIC, CONTAINERD, image_store
 from helpers.engine.daemon import lesson_client as client
 from helpers.engine.run import RunningContainer, RunOutput, free_port, run, run_once
+from helpers.exercises import inventory
 from helpers.labels import image_name, learner
 from helpers.paths import app_dir, make_app, work_copy
 from helpers.replay import mode, replayable
@@ -34,6 +35,8 @@ __all__ = [
     "archive",
     "bases",
     "build",
+    "buildchecks",
+    "buildcontext",
     "catalog",
     "charts",
     "check",
@@ -45,18 +48,22 @@ __all__ = [
     "errors",
     "exercises",
     "explorer",
+    "fileserver",
     "free_port",
     "fresh_token",
     "image_name",
     "image_store",
     "images",
+    "inventory",
     "kit",
     "labels",
     "layers",
     "learner",
+    "legacy",
     "lint",
     "make_app",
     "mode",
+    "outputs",
     "platforms",
     "registry",
     "replayable",
@@ -67,5 +74,6 @@ __all__ = [
     "secretscan",
     "show",
     "start",
+    "vulns",
     "work_copy",
 ]

@@ -13,6 +13,7 @@ WorkbookError
 │   └── KitMissing           there is no kit file at that path
 ├── EmptyImage               the image has no filesystem layer to analyse
 ├── ExportFailed             the engine would not `docker save` the image
+├── SecurityIndexUnavailable Debian's security archive gave no usable package index
 ├── InvalidInput             a bad argument (reference, path, platform, file, ...)
 │   ├── ArchiveMissing       an image archive that is not there
 │   ├── ArchiveTruncated     an image archive that ends too early
@@ -161,3 +162,7 @@ class NotAnImageArchive(InvalidInput):
 
 class BadRecording(InvalidInput):
     """A replay recording that is corrupt, truncated or holds what the workbook never writes."""
+
+
+class SecurityIndexUnavailable(WorkbookError):
+    """Debian's security archive did not give a usable package index."""

@@ -481,3 +481,92 @@ def _secret_context(tmp_path: Path) -> tuple[Path, str, str]:
     ]
     (context / "credentials.txt").write_text("\n".join(lines) + "\n")
     return context, literal, fake[-20:]
+
+
+# --- base-image rows in history and layer tables, the build context matcher, an image's inventory ----------------
+
+
+def test_collapse_base_keeps_numbers_and_sums_sizes() -> None:
+    from helpers.engine import images
+
+    rows = [
+        {"CreatedBy": "", "Comment": "Imported from -", "Size": 1000},
+        {"CreatedBy": "/bin/sh -c #(nop)  ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt", "Size": 0},
+        {"CreatedBy": "/bin/sh -c #(nop)  LABEL org.dockerworkbook.standin=python:3.13-slim-trixie", "Size": 0},
+        {"CreatedBy": "WORKDIR /app", "Size": 8},
+        {"CreatedBy": "COPY app.py . # buildkit", "Size": 12},
+    ]
+    frame = images.history_frame(rows)
+    assert images.same_start(rows, rows[:3]) and not images.same_start(rows, rows[1:3])
+    assert not images.same_start(rows[:2], rows) and not images.same_start(rows, [])
+    shown = images.collapse_base(frame, "python:3.13-slim-trixie", 3, unit="steps", number="step")
+    assert shown.step.tolist() == [1, 4, 5]
+    assert shown.instruction.tolist() == [
+        "FROM python:3.13-slim-trixie (base, 3 steps)",
+        "WORKDIR /app",
+        "COPY app.py .",
+    ]
+    assert shown.size_bytes.tolist() == [1000, 8, 12] and not shown.instruction.str.contains("standin").any()
+    assert images.collapse_base(frame, "x", 9, unit="steps", number="step").equals(frame)  # does not fit: unchanged
+    one = images.collapse_base(frame, "debian:trixie-slim", 1, unit="steps", number="step")
+    assert one.instruction.tolist()[0] == "FROM debian:trixie-slim" and len(one) == len(frame)
+
+
+@pytest.mark.engine
+def test_history_and_layers_show_the_base_as_one_row(waste: str) -> None:
+    everything = wb.images.history(waste, everything=True)
+    base_steps = len(wb.images.history("busybox:1.37", everything=True))
+    assert everything.instruction.str.contains("org.dockerworkbook.standin").any()
+    shown = wb.images.history(waste)
+    assert shown.instruction.iloc[0] == f"FROM busybox:1.37 (base, {base_steps} steps)"
+    assert not shown.instruction.str.contains("org.dockerworkbook").any()
+    assert shown.step.tolist() == [1, *everything.step.iloc[base_steps:]]
+    assert shown.size_bytes.sum() == everything.size_bytes.sum()
+    layers_shown, layers_all = wb.images.layers(waste), wb.images.layers(waste, everything=True)
+    assert layers_shown.instruction.iloc[0] == "FROM busybox:1.37"  # busybox has one layer
+    assert layers_shown.instruction.tolist()[1:] == layers_all.instruction.tolist()[1:]
+
+
+def test_build_context_matcher_follows_dockerignore_rules() -> None:
+    files = ["server.js", "server.log", "logs/a.log", "keep.log", "node_modules/x/index.js", ".env", ".dockerignore"]
+    assert wb.buildcontext.sent(files) == sorted(files)
+    assert wb.buildcontext.sent(files, "# logs\n*.log\nnode_modules\n.env\n.dockerignore\n") == [
+        "logs/a.log",  # `*` stays within one level
+        "server.js",
+    ]
+    assert wb.buildcontext.sent(files, "**/*.log\n!keep.log\n*\n!server.js\n") == ["server.js"]  # last match wins
+    assert wb.buildcontext.sent(files, "*.log\n!keep.log\n") == [f for f in sorted(files) if f != "server.log"]
+    assert wb.buildcontext.excluded(
+        ".dockerignore", ".dockerignore"
+    )  # BuildKit honours it; the SDK's re-include dropped
+    assert wb.buildcontext.patterns("  a  \n\n# c\n!b\n") == ["a", "!b"]
+
+
+def test_build_context_walk_is_bounded(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f.txt").write_text("12345")
+    (tmp_path / "link").symlink_to("d")
+    assert wb.buildcontext.walk(tmp_path) == {"d/f.txt": 5, "link": 1}
+    with pytest.raises(wb.errors.InvalidInput):
+        wb.buildcontext.walk(tmp_path, max_files=1)
+    with pytest.raises(wb.errors.InvalidInput):
+        wb.buildcontext.walk(tmp_path / "missing")
+
+
+def test_dpkg_status_packages_are_counted() -> None:
+    status = "Package: a\nVersion: 1\n\nPackage: b\nDescription: Package: not a stanza\n"
+    assert wb.inventory.count_packages(status) == 2
+    assert wb.inventory.packages("unused", {"var/lib/dpkg/status.d/a": 1, "var/lib/dpkg/status.d/b": 2}) == 2
+    assert wb.inventory.packages("unused", {"bin/busybox": 1}) == 0
+
+
+@pytest.mark.engine
+def test_inventory_of_real_bases(engine_ready: bool) -> None:
+    if not engine_ready:
+        pytest.skip("no Docker engine answers")
+    busybox = wb.inventory.inventory("busybox:1.37")
+    assert busybox["shell"] and busybox["packages"] == 0 and not busybox["package manager"]
+    debian = wb.inventory.inventory("debian:trixie-slim")
+    assert debian["packages"] > 50 and debian["package manager"] and debian["glibc"]
+    with pytest.raises(wb.errors.NoSuchImage):
+        wb.inventory.inventory(wb.image_name("no-such-image", "1"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import helpers as wb
-from helpers.analysis import lint, sbom
+from helpers.analysis import lint, sbom, vulns
 from helpers.engine import daemon, saveload
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
@@ -59,6 +59,17 @@ def test_sbom_of_python_slim_lists_debian_packages() -> None:
     assert {"libc6", "base-files"} <= set(debs.name)
     assert "trixie" in bill.distro.lower() and bill.syft_version == "1.18.1"
     assert set(bill.by_type().type) >= {"deb"}
+
+
+@pytest.mark.engine
+def test_sbom_agrees_with_dpkg() -> None:
+    """The SBOM's deb packages are exactly dpkg's installed packages, at the same versions."""
+    bill = sbom.generate("debian:trixie-slim")
+    debs = bill.packages[bill.packages.type == "deb"]
+    in_dpkg = vulns.installed("debian:trixie-slim")
+    assert set(zip(debs.name, debs.version, strict=True)) == set(zip(in_dpkg.package, in_dpkg.version, strict=True))
+    libc = debs.set_index("name").loc["libc6"]
+    assert libc.purl.startswith(f"pkg:deb/debian/libc6@{libc.version.replace('+', '%2B')}?")
 
 
 @pytest.mark.engine

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 import pytest
 
 import helpers as wb
-from helpers.engine.registry import LocalRegistry, LoginRefused, RegistryError
+from helpers.engine.registry import (
+    HUB_ENV,
+    HUB_SKIPPED,
+    LocalRegistry,
+    LoginRefused,
+    RegistryError,
+    docker_hub_push,
+    remove_local,
+)
 from helpers.labels import OBJECT_LABEL
 
 pytestmark = pytest.mark.engine
@@ -25,7 +33,7 @@ def registry() -> Iterator[LocalRegistry]:
 
 
 def test_registry_requires_a_login(registry: LocalRegistry, image: str) -> None:
-    assert registry._status() == 401
+    assert registry.status() == 401
     with pytest.raises(RegistryError) as caught:
         registry.push(image, "wb/app", "1.0")
     assert "not logged in" in str(caught.value) and "docker login" in caught.value.hint
@@ -89,7 +97,7 @@ def test_ctrl_c_while_the_registry_starts_leaves_nothing(monkeypatch: pytest.Mon
     def interrupted(*_args: object, **_kwargs: object) -> int:
         raise KeyboardInterrupt  # Ctrl-C while waiting for the registry to answer
 
-    monkeypatch.setattr(type(LocalRegistry()), "_status", interrupted)
+    monkeypatch.setattr(type(LocalRegistry()), "status", interrupted)
     with pytest.raises(KeyboardInterrupt):
         LocalRegistry().start()
     assert registry_containers() == []
@@ -120,3 +128,50 @@ def test_pulls_by_tag_and_by_digest_leave_no_name_after_stop(image: str) -> None
         host = registry.host
     names = {tag for found in wb.client().api.images() for tag in found.get("RepoTags") or []}
     assert not {n for n in names if n.startswith(f"{host}/")}, names
+
+
+def test_remove_local_removes_every_workbook_name_and_the_pull_brings_the_image_back(registry: LocalRegistry) -> None:
+    app = wb.make_app("test-remove-local", {"Dockerfile": "FROM busybox:1.37\nRUN echo one > /one\n"})
+    built = wb.build(app, tag=wb.image_name("test-remove-local", "1.0"), quiet=True)
+    wb.images.get(built.ref).tag(wb.image_name("test-remove-local", "latest"))  # a second workbook name
+    yours = "mine/remove-local:kept"
+    registry.login()
+    registry.push(built.ref, "wb/remove", "1.0")
+    wb.images.get(built.ref).tag(yours)  # a name the learner gave it: never removed
+    removed = remove_local(registry.ref("wb/remove", "1.0"))
+    assert set(removed) == {built.ref, wb.image_name("test-remove-local", "latest"), registry.ref("wb/remove", "1.0")}
+    assert wb.images.get(yours).id == built.image_id  # your name keeps the image
+    wb.client().images.remove(yours)
+    assert built.image_id not in {found["Id"] for found in wb.client().api.images()}
+    report = registry.pull_report("wb/remove", "1.0")
+    assert report["image_id"] == built.image_id
+    assert len(report["layers"]) == len(registry.image_manifest("wb/remove", "1.0")["layers"])
+    assert set(report["layers"].values()) <= {"downloaded", "already here"}
+
+
+def test_remove_local_refuses_an_image_the_workbook_did_not_make(registry: LocalRegistry) -> None:
+    client = wb.client()
+    box = client.containers.create("busybox:1.37", labels={OBJECT_LABEL: wb.learner()})
+    try:
+        client.api.import_image(src=box.export(), repository="mine/unlabelled", tag="1", stream_src=True)
+    finally:
+        box.remove(force=True)
+    try:
+        with pytest.raises(RegistryError) as caught:
+            remove_local("mine/unlabelled:1")
+        assert "not an image the workbook made" in str(caught.value)
+        assert wb.images.get("mine/unlabelled:1")
+    finally:
+        client.images.remove("mine/unlabelled:1")
+
+
+def test_docker_hub_push_says_in_one_line_why_it_skips(monkeypatch: pytest.MonkeyPatch, image: str) -> None:
+    for key in HUB_ENV:
+        monkeypatch.delenv(key, raising=False)
+    assert docker_hub_push(image, "hello-python")["skipped"] == HUB_SKIPPED[0]
+    monkeypatch.setenv("DOCKERHUB_USER", "someone")
+    monkeypatch.setenv("DOCKERHUB_TOKEN", "not-a-token")
+    if wb.bases.registry_answers():
+        pytest.skip("Docker Hub answers here: a push would need a real account")
+    result = docker_hub_push(image, "hello-python")
+    assert result["skipped"] == HUB_SKIPPED[1] and result["pushed"] == ""

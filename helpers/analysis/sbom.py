@@ -15,10 +15,11 @@ from helpers.analysis.archive import is_archive_path
 from helpers.analysis.lint import tool
 from helpers.engine import daemon, proc
 from helpers.engine.images import get as get_image
-from helpers.errors import ArchiveMissing
+from helpers.errors import ArchiveMissing, InvalidInput
 from helpers.replay import replayable
 
 COLUMNS = ["name", "version", "type", "purl", "path"]
+MAX_REPORT = 512 << 20  # syft's JSON for a 1 GB image with thousands of packages is tens of MB
 
 
 @dataclass
@@ -61,7 +62,18 @@ def generate(source: str | Path, *, timeout: float = 900) -> Sbom:
             what=f"syft could not read {source}",
             hint="check that the image or archive opens (helpers.layers.analyze) and that the disk is not full",
         )
-        document = json.loads(report.read_text())
+        if report.stat().st_size > MAX_REPORT:
+            raise InvalidInput(
+                f"syft's report on {source} is larger than {MAX_REPORT >> 20} MiB",
+                where=str(source),
+                hint="an image with that many packages is unusual: check what it holds with wb.layers.analyze",
+            )
+        try:
+            document = json.loads(report.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"syft's report on {source} is not valid JSON ({exc})", where=str(source)) from None
+        if not isinstance(document, dict):
+            raise InvalidInput(f"syft's report on {source} is not a JSON object", where=str(source))
     return Sbom(str(source), _distro(document), _version(document), _packages(document))
 
 

@@ -36,6 +36,7 @@ from helpers.engine import daemon, proc
 from helpers.engine.images import existing, unpacked_bytes
 from helpers.errors import KitError, KitMissing
 from helpers.labels import IMAGE_LABEL, learner
+from helpers.progress import transient_line
 from helpers.replay import replayable
 
 IMAGES_MEMBER, MANIFEST_MEMBER, FORMAT = "images.tar", "kit.json", 1
@@ -624,10 +625,11 @@ def _add_bytes(kit: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 class _Progress:
-    """A text progress bar, printed every 10 %."""
+    """A text progress bar every 10 %; in a notebook each replaces the last, leaving the 100 % line."""
 
     def __init__(self, what: str, total: int, say: Say) -> None:
-        self.what, self.total, self.say, self.seen, self.next_step = what, max(total, 1), say, 0, 10
+        self.what, self.total, self.seen, self.next_step = what, max(total, 1), 0, 10
+        self.say = transient_line() if say is print else say
 
     def advance(self, count: int) -> None:
         self.seen += count

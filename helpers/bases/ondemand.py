@@ -5,17 +5,15 @@ present before the first cell that builds. `make setup` still prepares every bas
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 from helpers.bases.provision import MISSING, ensure_bases, status
 from helpers.catalog import BY_REF, in_catalog, normalize
 from helpers.errors import InvalidInput
 from helpers.paths import NOTEBOOKS
+from helpers.progress import Show, transient_line
 
 MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024  # the largest executed notebook is a few MB
 MAX_DECLARED = 32
-
-Show = Callable[[str], None]
 
 
 def declared(notebook: str) -> tuple[str, ...]:
@@ -61,24 +59,8 @@ def prepare(notebook: str, show: Show | None = None) -> list[str]:
     absent = missing(refs)
     if not absent:
         return []
-    show = show or _transient_line()
+    show = show or transient_line()
     show(f"Preparing the base images {notebook} needs ({', '.join(absent)}): a few minutes, once.")
     ensure_bases(say=show, only=list(refs))
     show(f"Base images ready for {notebook}: {', '.join(refs)}.")
     return absent
-
-
-def _transient_line() -> Show:
-    """One output line that each message replaces (a plain print outside Jupyter)."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-
-        if get_ipython() is None:
-            return print
-        handle = display({"text/plain": ""}, raw=True, display_id=True)
-    except ImportError:
-        return print
-    if handle is None:
-        return print
-    return lambda text: handle.update({"text/plain": text}, raw=True)

@@ -11,6 +11,7 @@ platforms  which platforms this engine runs, natively or emulated
 registry   a local registry container, push and pull
 saveload   docker save / docker load archives
 cleanup    removing what the workbook created, and nothing else
+outputs    builds sent elsewhere: registry, cache folder, bake (with attest, bake, buildcache, buildx_run)
 """
 
 from helpers.engine.build import buildkit_version, buildx, buildx_available

@@ -90,6 +90,7 @@ def buildx_available() -> bool:
     return True
 
 
+@replayable
 @cache
 def buildkit_version() -> str:
     """The BuildKit version inside the engine's default builder, e.g. `v0.25.1` ("" without buildx)."""
@@ -342,6 +343,11 @@ def _build_failed(context: Path, dockerfile: str, failure: Failure, lines: list[
         hint = (
             "a COPY names a file that is not in the build context: check the path, and that "
             ".dockerignore does not exclude it"
+        )
+    elif "docker/dockerfile" in message and "resolve" in message:
+        hint = (
+            "the `# syntax=` line names a Dockerfile frontend image that no registry answers for here: "
+            "remove that line to use the frontend built into the engine"
         )
     elif (
         "pull access denied" in message

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from docker.errors import ImageNotFound
+from docker.errors import APIError, ImageNotFound
 from docker.models.images import Image
 
-from helpers.engine import daemon
+from helpers.engine import daemon, ledger, proc
 from helpers.errors import NoSuchImage
-from helpers.labels import STANDIN_LABEL
+from helpers.labels import STANDIN_LABEL, image_labels, object_labels
 from helpers.replay import replayable
 
 
@@ -68,8 +69,11 @@ def _platform_manifest(image: Image, platform: str | None = None) -> dict[str, A
     if "Descriptor" not in image.attrs:
         return None
     api = image.client.api if image.client is not None else daemon.client().api
-    response = api._get(api._url("/images/{0}/json", image.id), params={"manifests": "1"})
-    listed = api._result(response, json=True).get("Manifests") or []
+    try:
+        response = api._get(api._url("/images/{0}/json", image.id), params={"manifests": "1"})
+        listed = api._result(response, json=True).get("Manifests") or []
+    except APIError:  # removed meanwhile, or an engine that keeps no manifest summaries
+        return None
     manifests = [m for m in listed if m.get("Kind") == "image" and m.get("Available")]
     wanted = (platform or daemon.native_platform()).split("/")[1]
     for manifest in manifests:
@@ -98,21 +102,82 @@ def table(refs: Iterable[str]) -> pd.DataFrame:
 
 
 @replayable
-def history(ref: str) -> pd.DataFrame:
-    """`docker history` as a table, oldest step first: instruction, size in MB and bytes."""
-    rows = daemon.client().api.history(get(ref).id)
-    records = []
-    for row in reversed(rows):
-        records.append(
-            {
-                "instruction": instruction_text(str(row.get("CreatedBy", "")), str(row.get("Comment", ""))),
-                "size_mb": round(row.get("Size", 0) / 1e6, 3),
-                "size_bytes": int(row.get("Size", 0)),
-            }
-        )
-    frame = pd.DataFrame(records)
+def history(ref: str, *, everything: bool = False) -> pd.DataFrame:
+    """`docker history` as a table, oldest step first: step number, instruction, size in MB and bytes.
+
+    The steps the image inherited from a workbook base image (the `FROM` line) come first, as ONE
+    row `FROM <base> (base, N steps)` with their summed size: they say nothing about
+    your Dockerfile, and the stand-in bases made here hold a few steps of their own (certificates,
+    labels) that the real images do not. `everything=True` lists every step, as `docker history` does."""
+    image = get(ref)
+    frame = history_frame(list(reversed(daemon.client().api.history(image.id))))
+    inherited = None if everything else _inherited(image)
+    if inherited is None:
+        return frame
+    base_ref, base_steps, _ = inherited
+    return collapse_base(frame, base_ref, len(base_steps), unit="steps", number="step")
+
+
+def history_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The table for history rows as the engine gives them (oldest first)."""
+    records = [
+        {
+            "instruction": instruction_text(str(row.get("CreatedBy", "")), str(row.get("Comment", ""))),
+            "size_mb": round((row.get("Size") or 0) / 1e6, 3),
+            "size_bytes": int(row.get("Size") or 0),
+        }
+        for row in rows
+    ]
+    frame = pd.DataFrame(records, columns=["instruction", "size_mb", "size_bytes"])
     frame.insert(0, "step", range(1, len(frame) + 1))
     return frame
+
+
+def collapse_base(frame: pd.DataFrame, base_ref: str, count: int, *, unit: str, number: str) -> pd.DataFrame:
+    """The first `count` rows (what the base image holds) as one row `FROM base_ref`, numbered 1,
+    with their summed size; the other rows keep their numbers. Unchanged if count does not fit."""
+    if not 0 < count <= len(frame):
+        return frame
+    head = frame.iloc[:count]
+    row: dict[str, Any] = {column: "" for column in frame.columns}
+    row[number] = 1
+    row["instruction"] = f"FROM {base_ref} (base, {count} {unit})" if count > 1 else f"FROM {base_ref}"
+    if "size_bytes" in frame:
+        row["size_bytes"] = int(head.size_bytes.sum())
+    row["size_mb"] = round(float(head.size_mb.sum()), 3)
+    if "diff_id" in frame:
+        row["diff_id"] = f"({count} layers)" if count > 1 else str(head.diff_id.iloc[0])
+    return pd.concat([pd.DataFrame([row], columns=frame.columns), frame.iloc[count:]], ignore_index=True)
+
+
+def _inherited(image: Image) -> tuple[str, list[dict[str, Any]], list[str]] | None:
+    """(base reference, its history rows, its layer diff ids) when `image` is built on a workbook
+    base (its inherited stand-in label names it) whose history and layers start this image's."""
+    base_ref = str((image.labels or {}).get(STANDIN_LABEL) or "")
+    if not base_ref:
+        return None
+    client = daemon.client()
+    try:
+        base = client.images.get(base_ref)
+        base_steps = list(reversed(client.api.history(base.id)))
+        own_steps = list(reversed(client.api.history(image.id)))
+    except APIError:
+        return None
+    base_layers = list(base.attrs["RootFS"].get("Layers") or [])
+    own_layers = list(image.attrs["RootFS"].get("Layers") or [])
+    if not same_start(own_steps, base_steps) or own_layers[: len(base_layers)] != base_layers:
+        return None
+    return base_ref, base_steps, base_layers
+
+
+def same_start(rows: list[dict[str, Any]], base_rows: list[dict[str, Any]]) -> bool:
+    """True when the history `rows` begin with exactly the `base_rows` (same commands, same sizes)."""
+    if not base_rows or len(base_rows) > len(rows):
+        return False
+    return all(
+        (row.get("CreatedBy"), row.get("Size")) == (base.get("CreatedBy"), base.get("Size"))
+        for row, base in zip(rows, base_rows, strict=False)
+    )
 
 
 def instruction_text(created_by: str, comment: str = "") -> str:
@@ -134,15 +199,17 @@ def instruction_text(created_by: str, comment: str = "") -> str:
 
 
 @replayable
-def layers(ref: str) -> pd.DataFrame:
+def layers(ref: str, *, everything: bool = False) -> pd.DataFrame:
     """The filesystem layers (diff ids) with the instruction that made each and its size.
 
     Metadata steps (ENV, CMD, EXPOSE, ...) make no layer; RUN, COPY and ADD make one each,
-    and WORKDIR makes one when BuildKit had to create the folder."""
+    and WORKDIR makes one when BuildKit had to create the folder. The base image's layers come
+    first as ONE row `FROM <base> (base, N layers)`, as in history();
+    `everything=True` lists every layer."""
     image = get(ref)
     diff_ids = list(image.attrs["RootFS"].get("Layers", []))
-    makers = _layer_steps(history(ref), len(diff_ids))
-    return pd.DataFrame(
+    makers = _layer_steps(history(ref, everything=True), len(diff_ids))
+    frame = pd.DataFrame(
         {
             "layer": range(1, len(diff_ids) + 1),
             "diff_id": [d.removeprefix("sha256:")[:12] for d in diff_ids],
@@ -150,6 +217,11 @@ def layers(ref: str) -> pd.DataFrame:
             "size_mb": list(makers.size_mb),
         }
     )
+    inherited = None if everything else _inherited(image)
+    if inherited is None:
+        return frame
+    base_ref, _, base_layers = inherited
+    return collapse_base(frame, base_ref, len(base_layers), unit="layers", number="layer")
 
 
 _METADATA = (
@@ -182,17 +254,29 @@ def _layer_steps(steps: pd.DataFrame, count: int) -> pd.DataFrame:
     return sized if len(sized) == count else steps.tail(count)
 
 
+# Set by the workbook's stand-in bases so that pip and npm trust this network's certificates; the real
+# images have no such variables. config() leaves them out unless everything=True.
+PLUMBING_ENV = ("PIP_CERT", "NODE_EXTRA_CA_CERTS")
+
+
 @replayable
-def config(ref: str) -> dict[str, Any]:
-    """What `docker inspect` says matters to a learner: command, env, user, ports, ..."""
-    attrs = get(ref).attrs
+def config(ref: str, *, everything: bool = False) -> dict[str, Any]:
+    """What `docker inspect` says matters to a learner: command, env, user, ports, ...
+
+    `Env` leaves out the variables a stand-in base sets only for this network's certificates
+    (PLUMBING_ENV), when the image is built on a stand-in; `everything=True` keeps them."""
+    image = get(ref)
+    attrs = image.attrs
     cfg = attrs.get("Config") or {}
+    env = list(cfg.get("Env") or [])
+    if not everything and (image.labels or {}).get(STANDIN_LABEL):
+        env = [item for item in env if item.split("=", 1)[0] not in PLUMBING_ENV]
     return {
         "Entrypoint": cfg.get("Entrypoint"),
         "Cmd": cfg.get("Cmd"),
         "WorkingDir": cfg.get("WorkingDir") or "",
         "User": cfg.get("User") or "",
-        "Env": cfg.get("Env") or [],
+        "Env": env,
         "ExposedPorts": sorted((cfg.get("ExposedPorts") or {}).keys()),
         "Labels": cfg.get("Labels") or {},
         "Healthcheck": cfg.get("Healthcheck"),
@@ -219,3 +303,95 @@ def existing(*, filters: dict[str, Any] | None = None, all: bool = False) -> lis
         except ImageNotFound:
             continue
     return found
+
+
+@replayable
+def inspect_table(ref: str) -> pd.DataFrame:
+    """`docker image inspect` as a learner reads it: id, tags, creation time, stored size and
+    layer count first, then the configuration fields (`config_table`)."""
+    attrs = get(ref).attrs
+    head = [
+        {"field": "Id", "value": str(attrs["Id"])[:19] + "..."},
+        {"field": "RepoTags", "value": attrs.get("RepoTags") or []},
+        {"field": "Created", "value": attrs.get("Created", "")},
+        {"field": "Size (bytes, as stored)", "value": attrs.get("Size", 0)},
+        {"field": "RootFS.Layers", "value": f"{len(attrs['RootFS'].get('Layers', []))} layers"},
+    ]
+    return pd.concat([pd.DataFrame(head), config_table(ref)], ignore_index=True)
+
+
+@replayable
+def squash(app: str | Path, *, tag: str, dockerfile: str = "Dockerfile") -> dict[str, Any]:
+    """Try `docker build --squash` the two ways it can be asked for, and say what happened.
+
+    "classic": the classic builder (`DOCKER_BUILDKIT=0 docker build --squash`) through the
+    engine's API: it builds one squashed layer on an engine in experimental mode, and any other
+    engine refuses with HTTP 400 ("refused" holds the engine's message). "buildkit": the
+    warning `docker buildx build --squash` prints; BuildKit ignores the flag and stores nothing
+    here (`--output type=cacheonly`)."""
+    from helpers.paths import app_dir
+
+    context = app_dir(app)
+    client = daemon.client()
+    experimental = bool(client.info().get("ExperimentalBuild"))
+    built, refused = "", ""
+    try:
+        for chunk in client.api.build(
+            path=str(context),
+            dockerfile=dockerfile,
+            tag=tag,
+            squash=True,
+            rm=True,
+            forcerm=True,
+            labels=image_labels(tag),
+            decode=True,
+        ):
+            built = str((chunk.get("aux") or {}).get("ID", built))
+            refused = str(chunk.get("error", refused))
+    except APIError as exc:
+        refused = str(exc.explanation or exc)
+    if built and not refused:
+        ledger.record(built, tag)
+    done = proc.run(
+        [
+            "docker",
+            "buildx",
+            "build",
+            "--squash",
+            "--output",
+            "type=cacheonly",
+            "-f",
+            str(context / dockerfile),
+            str(context),
+        ],
+        timeout=600,
+        check=False,
+    )
+    warning = next((line for line in done.output.splitlines() if "squash" in line.lower()), "")
+    return {
+        "experimental": experimental,
+        "built": built if not refused else "",
+        "refused": refused,
+        "buildkit": warning,
+    }
+
+
+@replayable
+def export_import(ref: str, tag: str, changes: Iterable[str] = ()) -> str:
+    """`docker create` + `docker export | docker import --change ...`: the container's whole
+    filesystem as an image of ONE layer, named wb-LEARNER/<repository of ref>:tag. The image
+    configuration does not travel: only what `changes` (Dockerfile lines: CMD, ENV, ...) restate,
+    plus the workbook's labels. Returns the new reference."""
+    client = daemon.client()
+    repository = ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
+    new_ref = f"{repository}:{tag}"
+    labels = [f'LABEL {key}="{value}"' for key, value in image_labels(new_ref).items()]
+    box = client.containers.create(ref, labels=object_labels())
+    try:
+        client.api.import_image(
+            src=box.export(), repository=repository, tag=tag, changes=[*labels, *changes], stream_src=True
+        )
+    finally:
+        box.remove(force=True)
+    ledger.record(str(client.images.get(new_ref).id), new_ref)
+    return new_ref

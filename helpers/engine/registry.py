@@ -26,7 +26,7 @@ from helpers.catalog import REGISTRY
 from helpers.engine import daemon, ledger, proc
 from helpers.engine.run import LOOPBACK, free_port, remove_after_use
 from helpers.errors import LoginRefused, RegistryError
-from helpers.labels import object_labels, object_name
+from helpers.labels import IMAGE_LABEL, image_name, learner, object_labels, object_name
 from helpers.replay import replayable
 
 
@@ -89,7 +89,7 @@ class LocalRegistry:
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._status() == 401:
+            if self.status() == 401:
                 return
             time.sleep(0.2)
         assert self.container is not None
@@ -134,7 +134,8 @@ class LocalRegistry:
 
     # -- talking to it -------------------------------------------------------------
 
-    def _status(self, path: str = "/v2/", auth: tuple[str, str] | None = None) -> int:
+    def status(self, path: str = "/v2/", auth: tuple[str, str] | None = None) -> int:
+        """The HTTP status the registry answers `GET path` with (401: it wants a login; 0: no answer)."""
         request = urllib.request.Request(f"http://{self.host}{path}")
         if auth:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
@@ -146,6 +147,8 @@ class LocalRegistry:
             return int(exc.code)
         except (urllib.error.URLError, OSError):
             return 0
+
+    _status = status  # the older name
 
     def get_json(self, path: str, accept: str = "") -> Any:
         request = urllib.request.Request(f"http://{self.host}{path}")
@@ -322,10 +325,27 @@ class LocalRegistry:
 
     def pull(self, name: str, tag_or_digest: str = "latest", platform: str | None = None) -> str:
         """Pull HOST/name:tag (or @sha256:...) and return the local image id."""
+        return str(self.pull_report(name, tag_or_digest, platform)["image_id"])
+
+    def pull_report(self, name: str, tag_or_digest: str = "latest", platform: str | None = None) -> dict[str, Any]:
+        """Pull like `pull`, and say what the pull did with each layer of the image manifest it got:
+        `{"image_id": ..., "layers": {short layer digest: "downloaded" | "already here"}}`, in
+        manifest order. A layer the engine still keeps (under another image, or in BuildKit's
+        build cache) is not downloaded again: `docker pull` says `Already exists`, or (the
+        containerd store, for layers under ones it has) nothing at all."""
         separator = "@" if tag_or_digest.startswith("sha256:") else ":"
         reference = f"{self.host}/{name}{separator}{tag_or_digest}"
+        client = daemon.client()
+        downloaded: set[str] = set()
         try:
-            image = daemon.client().images.pull(reference, auth_config=self._auth(), platform=platform)
+            for event in client.api.pull(
+                reference, auth_config=self._auth(), platform=platform, stream=True, decode=True
+            ):
+                if "error" in event:
+                    raise APIError(str(event["error"]))
+                if event.get("status") == "Download complete":
+                    downloaded.add(str(event.get("id", "")))
+            image = client.images.get(reference)
         except APIError as exc:
             raise RegistryError(
                 f"Pulling {reference} failed",
@@ -333,7 +353,51 @@ class LocalRegistry:
                 hint="log in first (registry.login()), and check the name and tag",
             ) from None
         ledger.record(str(image.id), reference)  # a name the workbook made, by tag or (containerd store) by digest
-        return str(image.id)
+        shorts = [str(layer["digest"])[7:19] for layer in self.image_manifest(name, tag_or_digest, platform)["layers"]]
+        return {
+            "image_id": str(image.id),
+            "layers": {short: "downloaded" if short in downloaded else "already here" for short in shorts},
+        }
+
+
+@replayable
+def remove_local(ref: str) -> list[str]:
+    """Remove every name the workbook gave the image `ref` names (its `wb-LEARNER/...` tags, and
+    the registry names a push or pull recorded), so the image itself is gone from the engine.
+
+    Only an image the workbook built or pulled for this learner is touched; a name you gave it
+    yourself stays (and keeps the image). Returns the names removed."""
+    client = daemon.client()
+    try:
+        image = client.images.get(ref)
+    except NotFound:
+        raise RegistryError(
+            f"There is no image {ref} on this engine", hint="check the name (`docker images`)"
+        ) from None
+    recorded = {entry.tag for entry in ledger.entries() if entry.image_id == image.id}
+    ours = (image.labels or {}).get(IMAGE_LABEL) == learner() or bool(recorded)
+    if not ours:
+        raise RegistryError(
+            f"{ref} is not an image the workbook made for {learner()}",
+            hint="remove images you made yourself with `docker image rm`",
+        )
+    namespace = image_name("x", "x").split("/", 1)[0] + "/"
+    removed = []
+    for tag in image.tags:
+        if tag.startswith(namespace) or tag in recorded:
+            try:
+                client.api.remove_image(tag)
+            except NotFound:
+                continue  # removed meanwhile
+            except APIError as exc:
+                raise RegistryError(
+                    f"{tag} could not be removed",
+                    detail=str(exc.explanation or exc),
+                    hint="a container still uses the image: stop and remove it, then try again",
+                ) from None
+            removed.append(tag)
+    ledger.forget([entry for entry in ledger.entries() if entry.tag in removed])
+    return removed
 
 
 _PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
@@ -385,3 +449,53 @@ def _htpasswd_tar(user: str, password: str) -> bytes:
         entry.mode = 0o644
         archive.addfile(entry, io.BytesIO(line))
     return buffer.getvalue()
+
+
+HUB_ENV = ("DOCKERHUB_USER", "DOCKERHUB_TOKEN")
+HUB_SKIPPED = (
+    "no login given: set DOCKERHUB_USER and DOCKERHUB_TOKEN before starting JupyterLab",
+    "a login is given, but Docker Hub does not answer from this machine (offline or blocked)",
+)
+
+
+@replayable
+def docker_hub_push(local_ref: str, name: str, tag: str = "latest") -> dict[str, str]:
+    """Push `local_ref` to Docker Hub as USER/name:tag with the login in the environment
+    (DOCKERHUB_USER, and DOCKERHUB_TOKEN: an access token), like `docker login` + `docker push`.
+
+    Returns {"skipped": why, in one line, or "", "pushed": the reference, "digest": what the push
+    returned, "login": the engine's answer}. A login Docker Hub refuses raises LoginRefused."""
+    import os
+
+    user, token = (os.environ.get(key, "") for key in HUB_ENV)
+    result = {"skipped": "", "pushed": "", "digest": "", "login": ""}
+    if not (user and token):
+        result["skipped"] = HUB_SKIPPED[0]
+        return result
+    client = daemon.client()
+    try:
+        client.api.inspect_distribution("docker.io/library/busybox:1.37")
+    except APIError:
+        result["skipped"] = HUB_SKIPPED[1]
+        return result
+    try:
+        answer = client.login(username=user, password=token, registry="https://index.docker.io/v1/", reauth=True)
+    except APIError as exc:
+        raise LoginRefused(
+            f"Docker Hub refused the login of {user!r}",
+            detail=exc.explanation or str(exc),
+            hint="check DOCKERHUB_USER, and that DOCKERHUB_TOKEN is a valid access token with write access",
+        ) from None
+    target = f"{user}/{name}:{tag}"
+    image = client.images.get(local_ref)
+    image.tag(target)
+    ledger.record(str(image.id), target)
+    auth = {"username": user, "password": token}
+    for event in client.images.push(target, stream=True, decode=True, auth_config=auth):
+        if "error" in event:
+            raise _push_error(target, event["error"], True)
+        result["digest"] = event.get("aux", {}).get("Digest", result["digest"])
+        found = _PUSHED_DIGEST.search(str(event.get("status", "")))
+        result["digest"] = found.group(1) if found and not result["digest"] else result["digest"]
+    result.update(pushed=target, login=str(answer.get("Status", "Login Succeeded")))
+    return result

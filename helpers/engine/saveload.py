@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import tarfile
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +52,7 @@ def save(refs: list[str] | str, path: str | Path) -> Archive:
 
 @replayable(local=True)
 def compress(archive: Archive, method: str) -> Archive:
-    """Compress a saved tar with gzip or zstd (keeping the original)."""
+    """Compress a saved tar with gzip or zstd (keeping the original): `docker save IMAGE | zstd`."""
     if method not in COMPRESSORS:
         raise InvalidInput(f"Unknown compression {method!r}", hint=f"use one of {', '.join(COMPRESSORS)}")
     if not shutil.which(COMPRESSORS[method][0]):
@@ -66,33 +65,36 @@ def compress(archive: Archive, method: str) -> Archive:
     return Archive(output, output.stat().st_size, time.monotonic() - started, method)
 
 
+MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
+
+
+@replayable(local=True)
+def compression(path: str | Path) -> str:
+    """How an archive file is compressed, read from its first bytes as `docker load` reads
+    them: "gzip", "bzip2", "xz", "zstd", or "tar" (none)."""
+    with Path(path).open("rb") as stream:
+        head = stream.read(6)
+    return next((name for magic, name in MAGIC.items() if head.startswith(magic)), "tar")
+
+
 @replayable
 def load(path: str | Path) -> list[str]:
-    """`docker load -i PATH` (tar, gzip, bzip2 or xz; zstd is decompressed first, into a
-    private temporary file that is removed afterwards).
+    """`docker load -i PATH`, the file given to the engine as it is: the engine recognises a
+    gzip, bzip2, xz or zstd archive by its first bytes and decompresses it while reading
+    (Docker 25 and later, on both image stores), so nothing is decompressed first.
     Returns what the engine reports as loaded ("Loaded image: ..." lines)."""
     source = Path(path)
     if not source.is_file():
         raise InvalidInput(f"There is no archive at {source}", hint="check the path")
-    if source.suffix != ".zst":
-        return _docker_load(source)
-    with tempfile.TemporaryDirectory(prefix="workbook-load-") as private:  # mode 0700
-        plain = Path(private) / source.with_suffix("").name
-        proc.run(
-            ["zstd", "-d", "-q", "-o", str(plain), "--", str(source)],
-            timeout=1800,
-            what=f"Could not decompress {source.name}",
-            hint="the file may be damaged, or the temporary folder full (set TMPDIR to a folder with room)",
-        )
-        return _docker_load(plain)
-
-
-def _docker_load(source: Path) -> list[str]:
+    kind = compression(source)
     done = proc.run(
         ["docker", "load", "-i", str(source)],
         timeout=1800,
-        what=f"docker load of {source.name} failed",
-        hint="the file may be damaged or not an image archive: save it again",
+        what=f"docker load of {source.name} ({kind}) failed",
+        hint="the file may be damaged or not an image archive: save it again"
+        if kind == "tar"
+        else f"the file may be damaged; an engine older than Docker 25 may not read {kind}: "
+        f"decompress it first (e.g. `{kind} -d -k {source.name}`) and load the .tar",
     )
     return [line.split(": ", 1)[1] for line in done.output.splitlines() if line.startswith("Loaded image")]
 

@@ -3,6 +3,7 @@
     import helpers as wb
     wb.exercises.check_hw1()                    # checks homework/hw1-node-app
     wb.exercises.check_hw1(wb.exercises.solution("hw1"))
+    wb.exercises.start_hw4(); ...; wb.exercises.check_hw4()   # HW4: push with the docker CLI
     wb.exercises.quiz("Question?", ["a", "b"], 1, "Because ...")
     wb.exercises.image_files("busybox:1.37")    # every file in an image: path -> size in bytes
 
@@ -24,7 +25,10 @@ from helpers.exercises.homework import (
     check_hw3,
     check_hw4,
     check_hw5,
+    push_reference_hw4,
     solution,
+    start_hw4,
+    stop_hw4,
     variant,
     variants,
 )
@@ -51,8 +55,11 @@ __all__ = [
     "check_hw4",
     "check_hw5",
     "image_files",
+    "push_reference_hw4",
     "quiz",
     "solution",
+    "start_hw4",
+    "stop_hw4",
     "variant",
     "variants",
 ]

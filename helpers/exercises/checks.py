@@ -4,17 +4,23 @@ later step is listed as "not checked". Also the common steps: read the Dockerfil
 bases, build, and probe a running server.
 
 Checkers never write into the learner's folder: they check a copy of it under
-.workbook/work/<learner>/checks/.
+.workbook/work/<learner>/checks/. A task whose point is building from the sources (HW1, HW3)
+checks a copy that holds only the sources and the lockfile, so nothing installed or compiled
+on the learner's machine can reach the image.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from docker.errors import APIError
+
+from helpers.engine import daemon
 from helpers.engine.build import BuildResult, build
 from helpers.errors import BuildFailed, WorkbookError
 from helpers.exercises import dockerfile, probe
@@ -33,6 +39,9 @@ class Check:
     folder: Path
     instructions: list[dockerfile.Instruction] | None = None
     result: BuildResult | None = None
+    sources: tuple[str, ...] = ()  # the patterns the copy keeps (empty: the whole folder)
+    left_out: tuple[str, ...] = ()  # what the learner's folder holds that the sources-only copy leaves out
+    left_out_hint: str = ""  # what to do when the build needs something left out
 
     def tag(self, suffix: str = "") -> str:
         """The image name this check builds under, e.g. wb-ana/hw1-check:hw1-solution."""
@@ -70,9 +79,12 @@ def run_steps(check: Check, steps: Sequence[Step]) -> Feedback:
     return check.feedback
 
 
-def start(key: str, work: str | Path | None) -> Check | Feedback:
+def start(
+    key: str, work: str | Path | None, sources: tuple[str, ...] = (), left_out_hint: str = ""
+) -> Check | Feedback:
     """A Check on a fresh copy of `work` (default: the starter folder), or the Feedback saying
-    there is no such folder."""
+    there is no such folder. With `sources` (glob patterns of relative paths), the copy holds
+    only the files they match and the Dockerfile with its ignore files."""
     homework = HOMEWORK[key]
     folder = _resolve(work, homework.starter)
     feedback = Feedback(homework.title, _shown(folder))
@@ -81,12 +93,15 @@ def start(key: str, work: str | Path | None) -> Check | Feedback:
             f"there is no folder {folder}", f"pass the path of your work folder, e.g. homework/{homework.folder}"
         )
         return feedback
-    return Check(key, feedback, _snapshot(folder))
+    copy, left_out = _snapshot(folder, sources)
+    return Check(key, feedback, copy, sources=sources, left_out=left_out, left_out_hint=left_out_hint)
 
 
-def check_folder(key: str, work: str | Path | None, steps: Sequence[Step]) -> Feedback:
+def check_folder(
+    key: str, work: str | Path | None, steps: Sequence[Step], sources: tuple[str, ...] = (), left_out_hint: str = ""
+) -> Feedback:
     """The whole skeleton of a checker: copy the folder, run the steps, return the feedback."""
-    check = start(key, work)
+    check = start(key, work, sources, left_out_hint)
     return check if isinstance(check, Feedback) else run_steps(check, steps)
 
 
@@ -106,12 +121,35 @@ def _shown(folder: Path) -> str:
         return folder.name
 
 
-def _snapshot(folder: Path) -> Path:
+BUILD_FILES = ("Dockerfile", "Dockerfile.dockerignore", ".dockerignore")  # always part of a sources-only copy
+NEVER_SOURCES = ("node_modules", ".git")  # folders a sources-only copy never descends into
+QUIET = ("README.md",)  # left out of a sources-only copy without saying so
+
+
+def _snapshot(folder: Path, sources: tuple[str, ...] = ()) -> tuple[Path, tuple[str, ...]]:
+    """The copy to check, and the top-level names of `folder` it leaves out (sources-only copy)."""
     destination = STATE / "work" / learner() / "checks" / folder.name
     if destination.exists():
         shutil.rmtree(destination)
-    shutil.copytree(folder, destination, symlinks=True)
-    return destination
+    if not sources:
+        shutil.copytree(folder, destination, symlinks=True)
+        return destination, ()
+    destination.mkdir(parents=True)
+    kept: set[str] = set()
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if relative.parts[0] in NEVER_SOURCES or (path.is_dir() and not path.is_symlink()):
+            continue
+        name = relative.as_posix()
+        if name in BUILD_FILES or any(fnmatch.fnmatchcase(name, pattern) for pattern in sources):
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target, follow_symlinks=False)
+            kept.add(relative.parts[0])
+    left_out = sorted(
+        p.name + ("/" if p.is_dir() else "") for p in folder.iterdir() if p.name not in kept and p.name not in QUIET
+    )
+    return destination, tuple(left_out)
 
 
 # -- common steps -------------------------------------------------------------------------
@@ -119,7 +157,7 @@ def _snapshot(folder: Path) -> Path:
 
 def read_dockerfile(first_step: str, *, bases: bool) -> Step:
     """The first step of a Dockerfile task: the Dockerfile exists and has instructions (and,
-    with `bases`, every FROM names a pinned catalog base). `first_step` is the hint for an
+    with `bases`, every FROM names a pinned base). `first_step` is the hint for an
     empty or missing Dockerfile."""
 
     def run(check: Check) -> bool:
@@ -137,7 +175,7 @@ def read_dockerfile(first_step: str, *, bases: bool) -> Step:
 
 
 def check_bases(check: Check) -> bool:
-    """✘ for every FROM that is unpinned or not in the catalog."""
+    """✘ for every FROM that is not pinned (no tag, or latest)."""
     problems = dockerfile.base_problems(dockerfile.stages(check.instructions or []))
     for problem in problems:
         check.feedback.fail(problem.text, problem.hint)
@@ -150,6 +188,8 @@ def build_image(check: Check, tag: str, dockerfile_name: str = "Dockerfile") -> 
     try:
         check.result = build(check.folder, dockerfile_name, tag=tag, quiet=True)
     except BuildFailed as error:
+        if _base_unavailable(check, error) or _needs_left_out(check, error):
+            return False
         where = f" at line {error.line}" if error.line else ""
         shown_step = f" (`{error.step[:70]}`)" if error.step else ""
         code = f", exit code {error.exit_code}" if error.exit_code is not None else ""
@@ -161,6 +201,60 @@ def build_image(check: Check, tag: str, dockerfile_name: str = "Dockerfile") -> 
         return False
     feedback.ok(f"the image builds: {check.result.ref} ({check.result.size_mb:.1f} MB)")
     return True
+
+
+BASE_MISSING = ("failed to resolve source metadata", "pull access denied", "no such host", "not on this engine")
+
+
+def _present(ref: str) -> bool:
+    try:
+        daemon.client().images.get(ref)
+    except (APIError, WorkbookError):  # NotFound is an APIError
+        return False
+    return True
+
+
+def _base_unavailable(check: Check, error: BuildFailed) -> bool:
+    """✘ "cannot be built here" for each base this machine neither has nor can pull, when the
+    build stopped at a FROM: a pinned base is not wrong for being outside the catalog. (BuildKit
+    resolves the bases in parallel and names whichever failed first: all are listed.)"""
+    found = dockerfile.stages(check.instructions or [])
+    text = f"{error.hint}\n{error.log_tail}".lower()
+    if not any(s.line == error.line for s in found) or not any(marker in text for marker in BASE_MISSING):
+        return False
+    missing = [s for s in found if not s.from_stage and "$" not in s.base and s.base != "scratch"]
+    missing = [s for s in missing if not _present(s.base)]
+    for stage in missing:
+        check.feedback.fail(
+            f"FROM {stage.base} (line {stage.line}) cannot be built here: this machine has no copy of it and no "
+            "registry answers to pull it. That is not a mistake in your Dockerfile (the tag is pinned): a machine "
+            "that reaches its registry builds it",
+            f"to check it here, use a base this machine has ({dockerfile.suggestion(stage.base)}), or run the check "
+            "on a machine with Docker and internet access (e.g. Codespaces)",
+        )
+    return bool(missing)
+
+
+def _needs_left_out(check: Check, error: BuildFailed) -> bool:
+    """✘ with the task's own hint when a COPY/ADD that failed names what the sources-only copy left out."""
+    words = error.step.split()
+    if not check.left_out or not words or words[0].upper() not in ("COPY", "ADD"):
+        return False
+    named = [name for name in check.left_out if name.rstrip("/") in {w.strip("./").rstrip("/") for w in words[1:]}]
+    if not named:
+        return False
+    kept = ", ".join(check.sources) or "the sources"
+    check.feedback.fail(
+        f"the build failed at line {error.line} (`{error.step[:70]}`): {named[0]} is on your machine, but not "
+        f"among the sources the check builds from ({kept}, and the Dockerfile)",
+        check.left_out_hint or "build it inside the image from the sources",
+    )
+    return True
+
+
+def left_out_note(check: Check) -> str:
+    """ "node_modules/, hello": what the sources-only copy left out, for a failure's text."""
+    return ", ".join(check.left_out)
 
 
 # -- a running server ---------------------------------------------------------------------
@@ -275,6 +369,7 @@ __all__ = [
     "check_folder",
     "check_serving",
     "check_user",
+    "left_out_note",
     "log_hint",
     "read_dockerfile",
     "run_steps",

@@ -21,6 +21,11 @@ from helpers.exercises.hw1_node_app import NODE_BODY, NODE_PORT
 
 HOST_MARKER = ".built-on-the-host"  # planted in the host's node_modules
 SECRET_LINE = "API_TOKEN=hw2-not-a-real-secret"
+CLUTTER_PATHS = (
+    f"node_modules/{HOST_MARKER}",
+    ".git/HEAD",
+    ".env",
+)  # one of each kind of clutter planted
 
 
 def add_developer_clutter(folder: Path) -> dict[str, int]:
@@ -63,11 +68,20 @@ def context_files(folder: Path, tag: str, dockerfile_name: str = "Dockerfile") -
     return {path: size for path, size in inside.items() if not path.startswith(probe_name)}
 
 
-def _ignore_lines(folder: Path) -> list[str]:
-    path = folder / ".dockerignore"
-    if not path.is_file():
+def ignore_file(folder: Path, dockerfile_name: str = "Dockerfile") -> Path | None:
+    """The ignore file BuildKit reads for `dockerfile_name`: Dockerfile.dockerignore beside it
+    first (a per-Dockerfile ignore file), else .dockerignore at the context's root."""
+    for path in (folder / f"{dockerfile_name}.dockerignore", folder / ".dockerignore"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _ignore_lines(path: Path | None) -> list[str]:
+    if path is None:
         return []
-    return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    text = path.read_text(errors="replace")[:100_000]
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def _exclude_hint(name: str, lines: list[str]) -> str:
@@ -77,7 +91,7 @@ def _exclude_hint(name: str, lines: list[str]) -> str:
             f"your line `{mentions[0]}` does not match it: patterns are paths inside the build context "
             f"folder, so write {name} (not /app/{name})"
         )
-    return f"add the line {name} to .dockerignore"
+    return f"add the line {name} to the ignore file"
 
 
 @step()
@@ -86,8 +100,9 @@ def build_context(check: Check) -> bool:
     feedback, folder = check.feedback, check.folder
     add_developer_clutter(folder)
     everything = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    has_file = (folder / ".dockerignore").is_file()
-    lines = _ignore_lines(folder)
+    used = ignore_file(folder)
+    has_file = used is not None
+    lines = _ignore_lines(used)
     try:
         context = context_files(folder, check.tag("-context"))
     except WorkbookError as error:
@@ -102,6 +117,8 @@ def build_context(check: Check) -> bool:
             "create a file called .dockerignore next to the Dockerfile, one pattern per line: node_modules, .git, .env",
         )
     else:
+        assert used is not None
+        feedback.ok(f"the builder reads {used.name} for this Dockerfile")
         for name, why in (
             ("node_modules", "modules installed on your machine are sent on every build, and COPY . . copies them"),
             (".git", "your whole history is sent on every build"),

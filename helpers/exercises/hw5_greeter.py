@@ -9,6 +9,7 @@ from pathlib import Path
 from helpers.engine import images
 from helpers.engine.run import run_once
 from helpers.errors import ContainerFailed
+from helpers.exercises import dockerfile
 from helpers.exercises.checks import Check, build_image, check_folder, read_dockerfile, short_start_error, step
 from helpers.exercises.feedback import Feedback
 
@@ -27,8 +28,11 @@ def _run_greeter(ref: str, args: list[str] | None) -> tuple[int | None, str]:
     return done.exit_code, done.output.strip()
 
 
-def greeter_diagnosis(entry: list[str] | None, command: list[str] | None, with_args: bool) -> tuple[str, str]:
-    """(why, what to do) for a greeter image that does not behave, from its ENTRYPOINT and CMD."""
+def greeter_diagnosis(
+    entry: list[str] | None, command: list[str] | None, with_args: bool, output: str = ""
+) -> tuple[str, str]:
+    """(why, what to do) for a greeter image that does not behave, from its ENTRYPOINT and CMD
+    (and, for a run that printed a greeting, what it printed)."""
     if _shell_form(entry):
         assert entry is not None
         return (
@@ -58,7 +62,34 @@ def greeter_diagnosis(entry: list[str] | None, command: list[str] | None, with_a
             "without arguments greet gets no name: nothing supplies a default",
             'add CMD ["world"]: CMD holds the default arguments of the ENTRYPOINT',
         )
+    if not with_args and output.startswith("Hello, ") and output != GREETING_DEFAULT:
+        return (
+            f"the ENTRYPOINT and CMD work as the task wants, but the default name in your CMD {json.dumps(command)} "
+            f"is not world (greet prints names as given, upper case included)",
+            'make the default exactly CMD ["world"]',
+        )
     return ("the program or its arguments are not the ones expected", "greet is at /usr/local/bin/greet in the image")
+
+
+def _as_run(instruction: dockerfile.Instruction | None) -> list[str] | None:
+    """What the image config holds for a CMD/ENTRYPOINT: the exec form's array, or sh -c TEXT."""
+    if instruction is None:
+        return None
+    return instruction.exec_form or ["/bin/sh", "-c", instruction.value]
+
+
+@step()
+def forms(check: Check) -> bool:
+    """Read from the Dockerfile (replay mode, no engine): ENTRYPOINT and CMD, both in exec form."""
+    instructions = check.instructions or []
+    entry = _as_run(dockerfile.last(instructions, "ENTRYPOINT"))
+    command = _as_run(dockerfile.last(instructions, "CMD"))
+    if entry and not _shell_form(entry) and command and not _shell_form(command) and len(entry) == 1:
+        check.feedback.ok(f"ENTRYPOINT {json.dumps(entry)} and CMD {json.dumps(command)}, both in exec form")
+    else:
+        why, fix = greeter_diagnosis(entry, command, False)
+        check.feedback.fail(why[0].upper() + why[1:], fix)
+    return True
 
 
 @step("the build")
@@ -77,7 +108,7 @@ def greets(check: Check) -> bool:
         if code == 0 and output == expected:
             feedback.ok(f"{shown} prints {expected!r}")
             continue
-        why, fix = greeter_diagnosis(entry, command, args is not None)
+        why, fix = greeter_diagnosis(entry, command, args is not None, output if code == 0 else "")
         if code is None:
             observed = f"{shown} could not start ({output})"
         else:

@@ -80,6 +80,7 @@ ERRORS: dict[str, tuple[str, str]] = {
             "ArchiveTruncated",
             "NotAnImageArchive",
             "NotRecorded",
+            "SecurityIndexUnavailable",
         ]
     },
     **{
