@@ -40,7 +40,7 @@ lab: $(STAMP) $(LAB_OVERRIDES) engine ## open JupyterLab on notebooks/00-start-h
 	  --LabApp.default_url=/lab/tree/00-start-here.ipynb
 
 test: setup browser ## set up if needed, then run every test; engine tests and notebooks again on the other image store
-	status=0; $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg --durations=40 \
+	status=0; WORKBOOK_DURATIONS=tests/artifacts/durations/main.csv $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg --durations=40 \
 	  --nbval-current-env -p no:cacheprovider || status=$$?; \
 	PY=$(PY) bash scripts/test-second-store.sh || status=$$?; exit $$status
 
@@ -60,9 +60,9 @@ site: $(STAMP) ## the course website from the executed notebooks, offline, into 
 bench: setup ## measure sizes, build times and overheads into bench/results/ (not a test)
 	$(PY) bench/bench.py
 
-lint: $(STAMP) ## ruff over helpers and tests
-	$(VENV)/bin/ruff check helpers tests
-	$(VENV)/bin/ruff format --check helpers tests
+lint: $(STAMP) ## ruff over helpers, tests, bench, site and scripts
+	$(VENV)/bin/ruff check helpers tests bench site scripts
+	$(VENV)/bin/ruff format --check helpers tests bench site scripts
 
 doctor: $(STAMP) ## what the workbook can do on this machine
 	$(PY) -m helpers doctor

@@ -1,4 +1,4 @@
-"""Benchmark: helpers.layers.analyze() streaming from the engine vs a plain `docker save > /dev/null`.
+"""Benchmark: helpers.layerfiles.analyze() streaming from the engine vs a plain `docker save > /dev/null`.
 
 On the largest catalog image, in one run: the wall time of `docker save IMAGE > /dev/null`, the wall time of the
 analysis from the engine stream, their ratio (goal <= 1.5x), and the analysis' peak memory (goal <= 200 MB), each
@@ -27,10 +27,10 @@ RESULTS = ROOT / "bench" / "results" / "analysis.md"
 
 CHILD = """
 import json, resource, sys, time
-from helpers.analysis import layers
+from helpers.analysis import layerfiles
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.monotonic()
-analysis = layers.analyze(sys.argv[1])
+analysis = layerfiles.analyze(sys.argv[1])
 seconds = time.monotonic() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 entries = sum(len(layer.entries) for layer in analysis.layers)
@@ -77,7 +77,7 @@ def table(image: str, saves: list[float], runs: list[dict[str, float]]) -> str:
         "| measure | value | goal |",
         "| --- | --- | --- |",
         f"| `docker save {image} > /dev/null`, s | {spread(saves)} | |",
-        f"| `layers.analyze('{image}')` from the engine stream, s | {spread(seconds)} | |",
+        f"| `layerfiles.analyze('{image}')` from the engine stream, s | {spread(seconds)} | |",
         f"| ratio analysis / save (per run) | {spread(ratios)} | <= 1.5 |",
         f"| ratio of the medians | {ratio_of_medians:.2f} | <= 1.5 |",
         f"| analysis process, incl. Python start and imports, s | {spread([r['process_seconds'] for r in runs])} | |",

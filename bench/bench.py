@@ -20,9 +20,10 @@ For every app variant (`apps/*/Dockerfile*`):
   interleaved.
 
 Every timing is the median of several runs, with min and max. Results go to
-bench/results/latest.md and latest.csv, charts to bench/results/*.png, raw samples to
-bench/results/raw/ (untracked). Builds run as learner `bench` (wb-bench/... tags), removed
-at the end unless --keep-images.
+bench/results/<store>/latest.md and latest.csv, charts to bench/results/<store>/*.png, raw
+samples to bench/results/<store>/raw/ (untracked), where <store> is the engine's image store
+(containerd or classic); README.md shows one headline table per store. Builds run as learner
+`bench` (wb-bench/... tags), removed at the end unless --keep-images.
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ import helpers as wb
 from helpers.paths import ROOT, STATE
 
 RESULTS = Path(__file__).resolve().parent / "results"
-RAW = RESULTS / "raw"
 ANALYSIS_BENCH = Path(__file__).resolve().parent / "analysis_bench.py"
 
 SIZE_RATIO_GOAL = 1.02  # Go on scratch: image <= 1.02 x binary
@@ -417,22 +417,24 @@ def write_results(
     loads: tuple[str, str],
     analysis: str,
     notebooks: NotebookRuns | None,
+    out: Path,
 ) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    RAW.mkdir(parents=True, exist_ok=True)
+    raw = out / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
     rows = csv_rows(variants, notebooks)
-    with (RESULTS / "latest.csv").open("w", newline="") as handle:
+    with (out / "latest.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()))
         writer.writeheader()
         writer.writerows(rows)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (RAW / f"{stamp}.json").write_text(
+    (raw / f"{stamp}.json").write_text(
         json.dumps([{**vars(v), **{k: vars(getattr(v, k)) for k in SAMPLE_FIELDS}} for v in variants], default=str)
     )
-    charts(variants)
-    (RESULTS / "latest.md").write_text(markdown(variants, args, started, loads, analysis, notebooks))
+    charts(variants, out)
+    (out / "latest.md").write_text(markdown(variants, args, started, loads, analysis, notebooks))
     update_readme(
         variants,
+        out.name,
         f"Measured {time.strftime('%Y-%m-%d')} by `make bench` on {os.cpu_count()} CPUs ({platform.machine()}), "
         f"{engine_line()}.",
     )
@@ -584,11 +586,11 @@ def markdown(
 
 
 README = ROOT / "README.md"
-README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
-def update_readme(variants: list[Variant], machine: str) -> None:
-    """Put the latest headline table into README.md between the bench markers."""
+def update_readme(variants: list[Variant], store: str, machine: str) -> None:
+    """Put the latest headline table into README.md between this store's bench markers."""
+    start, end = f"<!-- bench:{store}:start -->", f"<!-- bench:{store}:end -->"
     rows = [
         (
             v.name,
@@ -601,8 +603,9 @@ def update_readme(variants: list[Variant], machine: str) -> None:
     ]
     block = "\n".join(
         [
-            README_START,
-            machine + " Full results: [bench/results/latest.md](bench/results/latest.md).\n",
+            start,
+            f"**{store} image store.** {machine} Full results: "
+            f"[bench/results/{store}/latest.md](bench/results/{store}/latest.md).\n",
             table(
                 [
                     "variant",
@@ -613,18 +616,18 @@ def update_readme(variants: list[Variant], machine: str) -> None:
                 ],
                 rows,
             ).rstrip(),
-            README_END,
+            end,
         ]
     )
     text = README.read_text()
-    if README_START in text and README_END in text:
-        head, rest = text.split(README_START, 1)
-        text = head + block + rest.split(README_END, 1)[1]
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
         README.write_text(text)
 
 
-def charts(variants: list[Variant]) -> None:
-    """sizes.png, build_times.png and helper_overhead.png in RESULTS, drawn by helpers.analysis.charts."""
+def charts(variants: list[Variant], out: Path) -> None:
+    """sizes.png, build_times.png and helper_overhead.png in `out`, drawn by helpers.analysis.charts."""
     names = [v.name for v in variants]
     timed = {"cold": "cold", "change": "change", "no-op": "noop"}  # legend -> Variant field
 
@@ -657,7 +660,7 @@ def charts(variants: list[Variant]) -> None:
         ),
     }
     for name, figure in figures.items():
-        figure.savefig(RESULTS / name, dpi=110)
+        figure.savefig(out / name, dpi=110)
         plt.close(figure)
 
 
@@ -698,12 +701,13 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"{variant.name}: FAILED {variant.errors[-1]}")
     analysis = analysis_table()
     notebooks = measure_notebooks(args.notebook_runs) if args.notebooks else None
-    write_results(variants, args, started, (first_load, load()), analysis, notebooks)
+    out = RESULTS / wb.engine.image_store()
+    write_results(variants, args, started, (first_load, load()), analysis, notebooks, out)
     if not args.keep_images:
         say(str(wb.cleanup(who=wb.learner())))
     shutil.rmtree(STATE / "work" / wb.learner(), ignore_errors=True)
-    say(f"wrote {RESULTS / 'latest.md'}")
-    print((RESULTS / "latest.md").read_text())
+    say(f"wrote {out / 'latest.md'}")
+    print((out / "latest.md").read_text())
     return 0
 
 

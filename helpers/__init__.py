@@ -6,7 +6,7 @@ learner can meet is in `wb.errors`. ARCHITECTURE.md maps the package.
 """
 
 from helpers import bases, catalog, engine, errors, exercises, labels
-from helpers.analysis import archive, buildcontext, charts, compare, explorer, layers, lint, sbom, secretscan, vulns
+from helpers.analysis import archive, buildcontext, charts, compare, explorer, layerfiles, lint, sbom, secretscan, vulns
 from helpers.bases import kit
 from helpers.classroom.doctor import table as doctor
 from helpers.classroom.notebook import check, show
@@ -57,7 +57,7 @@ __all__ = [
     "inventory",
     "kit",
     "labels",
-    "layers",
+    "layerfiles",
     "learner",
     "legacy",
     "lint",

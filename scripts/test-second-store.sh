@@ -31,5 +31,5 @@ fi
 echo "second image store: $(DOCKER_HOST=$host docker info --format '{{.ServerVersion}}, storage {{.Driver}} {{.DriverStatus}}')"
 # The tests run in the second daemon's network namespace, where its published ports are.
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo --preserve-env"
-DOCKER_HOST=$host WORKBOOK_STORE_RUN=second exec $SUDO nsenter --net="/run/netns/$netns" "$PY" -m pytest -m engine tests notebooks --nbval \
-  --nbval-sanitize-with tests/nbval-sanitize.cfg --nbval-current-env -p no:cacheprovider "$@"
+DOCKER_HOST=$host WORKBOOK_STORE_RUN=second WORKBOOK_DURATIONS=tests/artifacts/durations/second-store.csv exec $SUDO nsenter --net="/run/netns/$netns" "$PY" -m pytest -m engine tests notebooks --nbval \
+  --nbval-sanitize-with tests/nbval-sanitize.cfg --durations=30 --nbval-current-env -p no:cacheprovider "$@"

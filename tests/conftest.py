@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from durations_report import pytest_runtest_logreport, pytest_sessionfinish
 
 import helpers as wb
+
+__all__ = ["pytest_runtest_logreport", "pytest_sessionfinish"]  # hooks of durations_report, registered here
 
 
 def _in_ci() -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import helpers as wb
-from helpers.analysis import archive, compare, explorer, layers, secretscan
+from helpers.analysis import archive, compare, explorer, layerfiles, secretscan
 from helpers.engine import daemon, proc, saveload
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
@@ -142,8 +142,8 @@ def _blob(data: bytes) -> str:
     return "blobs/sha256/" + _digest(data).removeprefix("sha256:")
 
 
-def assert_synthetic(analysis: layers.ImageAnalysis) -> None:
-    table = layers.table(analysis)
+def assert_synthetic(analysis: layerfiles.ImageAnalysis) -> None:
+    table = layerfiles.table(analysis)
     assert list(table.size_bytes) == [2100, 300, 70]
     assert list(table.added) == [4, 1, 1] and list(table.added_bytes) == [2100, 50, 70]
     assert list(table.changed) == [0, 1, 0] and list(table.changed_bytes) == [0, 250, 0]
@@ -153,7 +153,7 @@ def assert_synthetic(analysis: layers.ImageAnalysis) -> None:
     assert analysis.wasted_bytes == SYNTHETIC_WASTED
     assert analysis.size_bytes == 2470 and analysis.user_size_bytes == 370
     assert analysis.wasted_user_percent == pytest.approx(100 * 400 / 370)
-    waste = layers.inefficiencies_table(analysis)
+    waste = layerfiles.inefficiencies_table(analysis)
     assert list(waste.path) == ["/etc/conf", "/tmp/scratch"]
     assert list(waste.wasted_bytes) == [350, 50] and list(waste.layers) == ["1, 2", "2, 3"]
 
@@ -162,10 +162,10 @@ def assert_synthetic(analysis: layers.ImageAnalysis) -> None:
 
 
 def test_oci_archive_exact_figures(tmp_path: Path) -> None:
-    analysis = layers.analyze(oci_archive(tmp_path / "image.tar", SYNTHETIC))
+    analysis = layerfiles.analyze(oci_archive(tmp_path / "image.tar", SYNTHETIC))
     assert analysis.layout == "oci" and analysis.ref == "synthetic:1"
     assert_synthetic(analysis)
-    deleted = layers.files_table(analysis, 3, change="deleted")
+    deleted = layerfiles.files_table(analysis, 3, change="deleted")
     assert deleted.to_dict("records") == [
         {"path": "/tmp/scratch", "change": "deleted", "kind": "whiteout", "size_bytes": 50},
         {"path": "/etc", "change": "deleted", "kind": "opaque", "size_bytes": 250},
@@ -173,11 +173,11 @@ def test_oci_archive_exact_figures(tmp_path: Path) -> None:
 
 
 def test_pure_oci_layout_without_manifest_json(tmp_path: Path) -> None:
-    assert_synthetic(layers.analyze(oci_archive(tmp_path / "image.tar", SYNTHETIC, docker_manifest=False)))
+    assert_synthetic(layerfiles.analyze(oci_archive(tmp_path / "image.tar", SYNTHETIC, docker_manifest=False)))
 
 
 def test_legacy_layout_with_symlinked_layer(tmp_path: Path) -> None:
-    analysis = layers.analyze(legacy_archive(tmp_path / "image.tar", SYNTHETIC))
+    analysis = layerfiles.analyze(legacy_archive(tmp_path / "image.tar", SYNTHETIC))
     assert analysis.layout == "docker" and analysis.layers[2].diff_id == _digest(_tar(SYNTHETIC[2]))
     assert_synthetic(analysis)
 
@@ -186,7 +186,7 @@ def test_gzip_archive_and_gzip_layers(tmp_path: Path) -> None:
     plain = oci_archive(tmp_path / "image.tar", SYNTHETIC, gz=True)
     packed = tmp_path / "image.tar.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes()))
-    assert_synthetic(layers.analyze(packed))
+    assert_synthetic(layerfiles.analyze(packed))
 
 
 def test_zstd_archive(tmp_path: Path) -> None:
@@ -194,7 +194,7 @@ def test_zstd_archive(tmp_path: Path) -> None:
     plain = oci_archive(tmp_path / "image.tar", SYNTHETIC)
     packed = tmp_path / "image.tar.zst"
     packed.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
-    assert_synthetic(layers.analyze(packed))
+    assert_synthetic(layerfiles.analyze(packed))
 
 
 def test_long_and_non_ascii_names_survive() -> None:
@@ -204,18 +204,18 @@ def test_long_and_non_ascii_names_survive() -> None:
 
 
 def test_path_history_and_tables(tmp_path: Path) -> None:
-    analysis = layers.analyze(oci_archive(tmp_path / "image.tar", SYNTHETIC))
-    history = layers.path_history(analysis, "/etc/conf")
+    analysis = layerfiles.analyze(oci_archive(tmp_path / "image.tar", SYNTHETIC))
+    history = layerfiles.path_history(analysis, "/etc/conf")
     assert history[["layer", "change", "size_bytes"]].values.tolist() == [[1, "added", 100], [2, "changed", 250]]
-    everything = layers.files_table(analysis)
+    everything = layerfiles.files_table(analysis)
     assert set(everything.layer) == {1, 2, 3} and "/srv/old/a" in set(everything.path)
-    summary = dict(layers.summary_table(analysis).values.tolist())
+    summary = dict(layerfiles.summary_table(analysis).values.tolist())
     assert summary["wasted bytes"] == 400
-    assert layers.chart(analysis).axes
+    assert layerfiles.chart(analysis).axes
 
 
 def test_explorer_shows_a_layer_and_where_a_path_lives(tmp_path: Path) -> None:
-    analysis = layers.analyze(oci_archive(tmp_path / "image.tar", SYNTHETIC))
+    analysis = layerfiles.analyze(oci_archive(tmp_path / "image.tar", SYNTHETIC))
     widget = explorer.show(analysis)
     assert widget.layer.value == 3 and "/etc/new" in widget.files.value and "opaque" in widget.files.value
     widget.layer.value = 2
@@ -229,8 +229,8 @@ def test_explorer_shows_a_layer_and_where_a_path_lives(tmp_path: Path) -> None:
 
 
 def test_compare_synthetic_images(tmp_path: Path) -> None:
-    first = layers.analyze(oci_archive(tmp_path / "a.tar", SYNTHETIC))
-    second = layers.analyze(oci_archive(tmp_path / "b.tar", [*SYNTHETIC[:2], [("other", b"o" * 9)]]))
+    first = layerfiles.analyze(oci_archive(tmp_path / "a.tar", SYNTHETIC))
+    second = layerfiles.analyze(oci_archive(tmp_path / "b.tar", [*SYNTHETIC[:2], [("other", b"o" * 9)]]))
     table = compare.compare(first, second)
     assert list(table.shared) == [True, True, False, False]
     assert table.difference_bytes.tolist() == [0, 0, -70, 9]
@@ -257,7 +257,7 @@ def test_secret_scan_of_an_archive(tmp_path: Path) -> None:
 
 def _raises(kind: type[wb.errors.WorkbookError], source: Path | str, **kwargs: str) -> wb.errors.WorkbookError:
     with pytest.raises(kind) as caught:
-        layers.analyze(source, **kwargs)
+        layerfiles.analyze(source, **kwargs)
     text = str(caught.value)
     assert "Traceback" not in text and "What to try" in text
     return caught.value
@@ -309,7 +309,7 @@ def test_empty_image_archive(tmp_path: Path) -> None:
 def test_archive_with_several_images_needs_a_choice(tmp_path: Path) -> None:
     path = legacy_archive(tmp_path / "two.tar", SYNTHETIC, extra_image=True)
     assert "other:2" in _raises(wb.errors.InvalidInput, path).hint
-    assert_synthetic(layers.analyze(path, image="legacy:1"))
+    assert_synthetic(layerfiles.analyze(path, image="legacy:1"))
     _raises(wb.errors.NoSuchImage, path, image="nope:1")
 
 
@@ -339,8 +339,8 @@ def _busybox_layer(saved: Path) -> tuple[int, int]:
     return sum(m.size for m in members), sum(1 for m in members if not m.isdir())
 
 
-def assert_waste(analysis: layers.ImageAnalysis, base_bytes: int, base_files: int) -> None:
-    table = layers.table(analysis)
+def assert_waste(analysis: layerfiles.ImageAnalysis, base_bytes: int, base_files: int) -> None:
+    table = layerfiles.table(analysis)
     assert [layer.instruction for layer in analysis.layers][1:] == [
         "WORKDIR /app",
         "RUN mkdir -p /data && head -c 1048576 /dev/zero > /data/big.bin",
@@ -364,7 +364,7 @@ def assert_waste(analysis: layers.ImageAnalysis, base_bytes: int, base_files: in
     )
     assert analysis.wasted_bytes == MIB + 4000
     assert analysis.user_size_bytes == MIB + 1000 + 3000 + 12000
-    waste = layers.inefficiencies_table(analysis)
+    waste = layerfiles.inefficiencies_table(analysis)
     assert waste[["path", "count", "wasted_bytes"]].values.tolist() == [
         ["/data/big.bin", 2, MIB],
         ["/app/notes.txt", 2, 4000],
@@ -373,19 +373,19 @@ def assert_waste(analysis: layers.ImageAnalysis, base_bytes: int, base_files: in
 
 @pytest.mark.engine
 def test_waste_from_the_engine_stream(waste: str, waste_archive: Path) -> None:
-    analysis = layers.analyze(waste)
+    analysis = layerfiles.analyze(waste)
     assert analysis.source == f"engine image {waste}" and analysis.layout == "oci"
     assert_waste(analysis, *_busybox_layer(waste_archive))
 
 
 @pytest.mark.engine
 def test_waste_from_archives_saved_by_api_and_cli(waste: str, waste_archive: Path, tmp_path: Path) -> None:
-    from_api = layers.analyze(waste_archive)
+    from_api = layerfiles.analyze(waste_archive)
     assert_waste(from_api, *_busybox_layer(waste_archive))
     if shutil.which("docker"):
         proc.run(["docker", "save", "-o", str(tmp_path / "cli.tar"), waste])
-        from_cli = layers.analyze(tmp_path / "cli.tar")
-        assert layers.table(from_cli).equals(layers.table(from_api))
+        from_cli = layerfiles.analyze(tmp_path / "cli.tar")
+        assert layerfiles.table(from_cli).equals(layerfiles.table(from_api))
         assert from_cli.efficiency == from_api.efficiency
 
 
@@ -397,10 +397,10 @@ def test_archive_works_with_the_engine_unreachable(
     monkeypatch.setattr(daemon, "_client", None)
     daemon._context_host.cache_clear()
     assert not wb.engine.available()
-    assert_waste(layers.analyze(waste_archive), *_busybox_layer(waste_archive))
+    assert_waste(layerfiles.analyze(waste_archive), *_busybox_layer(waste_archive))
     assert secretscan.scan(waste_archive, literal="not-in-this-image").empty  # scanning needs no engine either
     with pytest.raises(wb.errors.EngineUnavailable):
-        layers.analyze(waste)
+        layerfiles.analyze(waste)
 
 
 @pytest.mark.engine
@@ -458,7 +458,7 @@ def test_secret_mount_leaves_it_in_no_layer(tmp_path: Path) -> None:
     wb.build(
         context, "Dockerfile.secret-mount", tag=tag, secrets={"credentials": context / "credentials.txt"}, quiet=True
     )
-    assert "/root/credentials.size" in set(layers.files_table(layers.analyze(tag), 2).path)
+    assert "/root/credentials.size" in set(layerfiles.files_table(layerfiles.analyze(tag), 2).path)
     assert secretscan.scan(tag, literal=literal).empty
 
 

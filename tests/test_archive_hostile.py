@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import zstandard
 
-from helpers.analysis import archive, compare, layers, secretscan
+from helpers.analysis import archive, compare, layerfiles, secretscan
 from helpers.analysis.archive import Bounded, TarEntry
 from helpers.errors import ArchiveTruncated, InvalidInput, NotAnImageArchive
 
@@ -168,8 +168,8 @@ def test_hostile_pax_record_is_refused(tmp_path: Path, records: bytes, detail: s
 
 @pytest.mark.parametrize(
     "read",
-    [layers.analyze, secretscan.scan, lambda path: compare.compare(path, path)],
-    ids=["layers.analyze", "secretscan.scan", "compare.compare"],
+    [layerfiles.analyze, secretscan.scan, lambda path: compare.compare(path, path)],
+    ids=["layerfiles.analyze", "secretscan.scan", "compare.compare"],
 )
 def test_pax_length_zero_ends_every_analysis_with_one_error(tmp_path: Path, read: Callable[[Path], Any]) -> None:
     """The 2 KB archive that used to loop forever: each reader of archives refuses it."""

@@ -31,6 +31,17 @@ def test_build_runs_and_second_build_is_cached(builder: str) -> None:
     assert labels["org.dockerworkbook.ref"] == tag
 
 
+def test_shared_mb_counts_the_base_an_app_is_built_on() -> None:
+    tag = wb.image_name("test-hello", "shared")
+    wb.build("hello-python", tag=tag, quiet=True)
+    base = wb.catalog.PYTHON_SLIM
+    shared = wb.images.shared_mb([tag, base])
+    assert shared[tag] >= 0.999 * wb.images.size_mb(base), "the app shares every byte of its base"
+    assert shared[base] >= 0.999 * wb.images.size_mb(base)
+    with pytest.raises(wb.errors.NoSuchImage):
+        wb.images.shared_mb([wb.image_name("test-hello", "never-built")])
+
+
 @pytest.mark.parametrize("builder", ["buildkit", "classic"])
 def test_failing_run_names_step_line_and_exit_code(builder: str) -> None:
     with pytest.raises(wb.errors.BuildFailed) as caught:

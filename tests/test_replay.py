@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -187,21 +189,36 @@ def _without_engine(extra: dict[str, str]) -> dict[str, str]:
 
 
 def _nbval_without_engine(notebooks: list[str], workbook: Path, extra_env: dict[str, str] | None = None) -> None:
-    # PYTHONPATH: the copy's own helpers, not the installed ones (they would read this checkout).
-    env = _without_engine({"PYTHONPATH": str(workbook), **(extra_env or {})})
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--nbval-lax",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--rootdir",
-        str(workbook),
-    ]
-    done = subprocess.run([*command, *notebooks], cwd=workbook, env=env, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
+    def nbval(copy: Path) -> list[str]:
+        return [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", "--rootdir", str(copy)]
+
+    for done in _in_two_halves(nbval, notebooks, workbook, _without_engine(extra_env or {}), timeout=1800):
+        assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
+
+
+def _in_two_halves(
+    command: Callable[[Path], list[str]], notebooks: list[str], workbook: Path, env: dict[str, str], *, timeout: float
+) -> list[subprocess.CompletedProcess[str]]:
+    """`command(copy) + half` on each half of `notebooks` at once, each half in its own clean copy
+    of the workbook (lessons write work folders), since each replay is one CPU-bound kernel and
+    this machine has two cores; a short list runs in `workbook` alone. PYTHONPATH makes each
+    process use its copy's own helpers, not the installed ones (they would read this checkout)."""
+    halves = [notebooks[0::2], notebooks[1::2]] if len(notebooks) > 3 else [notebooks]
+    copies = [workbook, *(clean_copy(workbook.with_name(f"{workbook.name}-{n}")) for n in range(1, len(halves)))]
+    with ThreadPoolExecutor(max_workers=len(halves)) as pool:
+        runs = [
+            pool.submit(
+                subprocess.run,
+                [*command(copy), *half],
+                cwd=copy,
+                env={**env, "PYTHONPATH": str(copy)},
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+            for half, copy in zip(halves, copies, strict=True)
+        ]
+        return [run.result() for run in runs]
 
 
 def _notebook_files() -> list[str]:
@@ -306,12 +323,15 @@ def test_binder_environment_replays_every_notebook(tmp_path: Path) -> None:
     ):
         done = subprocess.run(step, cwd=workbook, env=env, capture_output=True, text=True, timeout=1200)
         assert done.returncode == 0, f"{step}: {done.stderr[-3000:]}"
-    notebooks = _notebook_files()
-    done = subprocess.run(
-        ["python", "-c", RUN_ALL, *notebooks], cwd=workbook, env=env, capture_output=True, text=True, timeout=3600
+    installed = subprocess.run(
+        ["python", "-c", "import helpers; print(helpers.__file__)"], cwd="/", env=env, capture_output=True, text=True
     )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-6000:]
-    assert done.stdout.count("replayed") == len(notebooks)
+    assert installed.stdout.strip() == str(workbook / "helpers" / "__init__.py"), "postBuild installs the helpers"
+    notebooks = _notebook_files()
+    runs = _in_two_halves(lambda _: ["python", "-c", RUN_ALL], notebooks, workbook, env, timeout=3600)
+    for done in runs:
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-6000:]
+    assert sum(done.stdout.count("replayed") for done in runs) == len(notebooks)
 
 
 def test_a_local_helper_falls_back_when_it_needs_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

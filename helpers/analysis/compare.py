@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.analysis.layers import ImageAnalysis, analyze
+from helpers.analysis.layerfiles import ImageAnalysis, analyze
 from helpers.replay import replayable
 
 COLUMNS = ["diff_id", "layer_a", "layer_b", "instruction", "size_a_bytes", "size_b_bytes", "difference_bytes", "shared"]

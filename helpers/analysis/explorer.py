@@ -8,7 +8,7 @@ import html
 import ipywidgets as widgets
 import pandas as pd
 
-from helpers.analysis.layers import ImageAnalysis, files_table, path_history
+from helpers.analysis.layerfiles import ImageAnalysis, files_table, path_history
 
 CHANGES = ("all", "added", "changed", "deleted")
 
@@ -93,7 +93,7 @@ class Explorer(widgets.VBox):
 
 
 def show(analysis: ImageAnalysis, *, rows: int = 200) -> Explorer:
-    """The layer explorer for an analysis from helpers.layers.analyze(); tables show at most `rows` rows."""
+    """The layer explorer for an analysis from helpers.layerfiles.analyze(); tables show at most `rows` rows."""
     return Explorer(analysis, rows=rows)
 
 

@@ -60,13 +60,13 @@ def generate(source: str | Path, *, timeout: float = 900) -> Sbom:
             timeout=timeout,
             env=env,
             what=f"syft could not read {source}",
-            hint="check that the image or archive opens (helpers.layers.analyze) and that the disk is not full",
+            hint="check that the image or archive opens (helpers.layerfiles.analyze) and that the disk is not full",
         )
         if report.stat().st_size > MAX_REPORT:
             raise InvalidInput(
                 f"syft's report on {source} is larger than {MAX_REPORT >> 20} MiB",
                 where=str(source),
-                hint="an image with that many packages is unusual: check what it holds with wb.layers.analyze",
+                hint="an image with that many packages is unusual: check what it holds with wb.layerfiles.analyze",
             )
         try:
             document = json.loads(report.read_text())

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from helpers.analysis.archive import Bounded, TarEntry, read_image
-from helpers.analysis.layers import OPAQUE, WHITEOUT
+from helpers.analysis.layerfiles import OPAQUE, WHITEOUT
 from helpers.replay import replayable
 
 

@@ -188,16 +188,8 @@ def build(
         image = docker_client.images.get(ref)
     ledger.record(str(image.id), ref)  # cleanup removes this tag later, and no tag it did not record
     steps = buildkit_steps(lines) if builder == BUILDKIT else classic_steps(lines)
-    result = BuildResult(
-        ref,
-        image.id,
-        images.unpacked_bytes(image),
-        seconds,
-        steps,
-        "\n".join(lines),
-        builder,
-        images.platform_digest(image, platform),
-    )
+    size, platform_id = images.size_and_digest(image, platform)
+    result = BuildResult(ref, image.id, size, seconds, steps, "\n".join(lines), builder, platform_id)
     live.close(result.summary())
     return result
 

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers.engine import proc
 from helpers.engine.buildlog import BuildStep, buildkit_failure, buildkit_steps
 from helpers.engine.livelog import LiveLog
 from helpers.errors import BuildFailed, CommandFailed
 
-MAX_LOG_LINES = 4000  # a build log kept for step parsing; older lines are dropped
-MAX_LINE = 4000  # characters kept of one log line
 MAX_METADATA = 8 << 20  # a metadata file names digests and provenance: never this large
 MAX_JSON_OUTPUT = 32 << 20  # imagetools JSON (an SBOM lists every file): larger is not an answer
 
@@ -59,7 +58,7 @@ def run(
 ) -> Ran:
     """`docker buildx ARGS --metadata-file F`; the log streams into the notebook (or stays quiet)."""
     live = LiveLog(title, quiet=quiet)
-    kept: deque[str] = deque(maxlen=MAX_LOG_LINES)
+    kept: deque[str] = deque(maxlen=proc.MAX_KEPT_LINES)
     with tempfile.TemporaryDirectory(prefix="workbook-buildx-") as folder:
         metadata_file = Path(folder) / "metadata.json"
         command = ["docker", "buildx", *args[:1], "--progress=plain", "--metadata-file", str(metadata_file), *args[1:]]
@@ -80,13 +79,7 @@ def _stream(
     live: LiveLog,
 ) -> int:
     try:
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=dict(env) if env is not None else None,
-            cwd=str(cwd) if cwd else None,
-        )
+        streamed = proc.stream_lines(command, timeout=timeout, on_line=live, env=env, cwd=str(cwd) if cwd else None)
     except FileNotFoundError:
         raise CommandFailed(
             "The docker command-line client is not installed",
@@ -95,29 +88,10 @@ def _stream(
             output_tail="",
             hint="run `make lab` once, or install the docker CLI with its buildx plugin",
         ) from None
-    timed_out = threading.Event()
-
-    def stop() -> None:
-        timed_out.set()
-        process.kill()
-
-    timer = threading.Timer(timeout, stop)
-    timer.start()
-    try:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            line = raw[:MAX_LINE].decode(errors="replace").rstrip("\n")
-            kept.append(line)
-            live(line)
-        code = process.wait()
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    if timed_out.is_set():
+    kept.extend(streamed.lines)
+    if streamed.timed_out:
         kept.append(f"(stopped: no end within {timeout:.0f} s)")
-    return code
+    return streamed.exit_code
 
 
 def _read_metadata(path: Path) -> dict[str, Any]:

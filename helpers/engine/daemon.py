@@ -150,6 +150,11 @@ def image_store() -> str:
 
 @replayable
 def native_platform() -> str:
-    """The engine's own platform, e.g. linux/amd64."""
+    """The engine's own platform, e.g. linux/amd64 (asked once per engine address)."""
+    return _platform_of(docker_host())
+
+
+@lru_cache(maxsize=8)
+def _platform_of(host: str) -> str:
     arch = client().info().get("Architecture", "x86_64")
     return "linux/" + {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm/v7"}.get(arch, arch)

@@ -11,7 +11,7 @@ from docker.errors import APIError, ImageNotFound
 from docker.models.images import Image
 
 from helpers.engine import daemon, ledger, proc
-from helpers.errors import NoSuchImage
+from helpers.errors import NoSuchImage, WorkbookError
 from helpers.labels import STANDIN_LABEL, image_labels, object_labels
 from helpers.replay import replayable
 
@@ -30,6 +30,32 @@ def get(ref: str) -> Image:
 @replayable
 def size_mb(ref: str) -> float:
     return unpacked_bytes(get(ref)) / 1e6
+
+
+@replayable
+def shared_mb(refs: Iterable[str]) -> dict[str, float]:
+    """For each image, the MB it shares with other images (SHARED SIZE in `docker system df -v`).
+
+    The engine counts every image at once; when one vanishes while it counts (another learner's
+    build or cleanup at that moment), it answers 404, so the count is asked again, 3 times at most."""
+    ids = {ref: get(ref).id for ref in refs}
+    for attempt in range(3):
+        try:
+            usage = {str(image["Id"]): image for image in daemon.client().df()["Images"]}
+            break
+        except APIError as exc:
+            if exc.status_code != 404 or attempt == 2:
+                raise WorkbookError(
+                    "The engine could not count its disk usage",
+                    where="docker system df",
+                    detail=str(exc.explanation or exc),
+                    hint="images were being removed at that moment: run the cell again",
+                ) from exc
+    missing = [ref for ref, image_id in ids.items() if image_id not in usage]
+    if missing:
+        vanished = ", ".join(missing)
+        raise NoSuchImage(f"{vanished} vanished while the engine counted its disk usage", hint="build it again")
+    return {ref: int(usage[image_id].get("SharedSize") or 0) / 1e6 for ref, image_id in ids.items()}
 
 
 def unpacked_bytes(image: Image) -> int:
@@ -66,6 +92,22 @@ def platform_digest(image: Image | str, platform: str | None = None) -> str:
 def _platform_manifest(image: Image, platform: str | None = None) -> dict[str, Any] | None:
     """The containerd store's summary of the image's manifest for `platform` (default: the
     engine's own); None on the classic store, which keeps no manifests."""
+    return _pick(_manifest_summaries(image), platform)
+
+
+def size_and_digest(image: Image, platform: str | None = None) -> tuple[int, str]:
+    """unpacked_bytes(image) and platform_digest(image, platform), from one read of the
+    manifest summaries (the engine answers that read slowly: about 0.1 s)."""
+    summaries = _manifest_summaries(image)
+    native = _pick(summaries, None)
+    chosen = native if platform is None else _pick(summaries, platform)
+    unpacked = manifest_unpacked_bytes(native) if native else None
+    size = unpacked if isinstance(unpacked, int) else int(image.attrs["Size"])
+    return size, str(chosen["ID"]) if chosen else str(image.id)
+
+
+def _manifest_summaries(image: Image) -> list[dict[str, Any]] | None:
+    """The containerd store's available image manifests of `image`; None on the classic store."""
     if "Descriptor" not in image.attrs:
         return None
     api = image.client.api if image.client is not None else daemon.client().api
@@ -74,7 +116,12 @@ def _platform_manifest(image: Image, platform: str | None = None) -> dict[str, A
         listed = api._result(response, json=True).get("Manifests") or []
     except APIError:  # removed meanwhile, or an engine that keeps no manifest summaries
         return None
-    manifests = [m for m in listed if m.get("Kind") == "image" and m.get("Available")]
+    return [m for m in listed if m.get("Kind") == "image" and m.get("Available")]
+
+
+def _pick(manifests: list[dict[str, Any]] | None, platform: str | None) -> dict[str, Any] | None:
+    if manifests is None:
+        return None
     wanted = (platform or daemon.native_platform()).split("/")[1]
     for manifest in manifests:
         if ((manifest.get("ImageData") or {}).get("Platform") or {}).get("architecture") == wanted:

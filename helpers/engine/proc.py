@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import shlex
 import subprocess
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -62,7 +64,10 @@ def run(
             output = (done.stdout + done.stderr).decode(errors="replace")
             code = done.returncode
         else:
-            output, code = _stream(command, timeout, env, cwd, on_line)
+            streamed = stream_lines(command, timeout=timeout, on_line=on_line, env=env, cwd=cwd)
+            output, code = "\n".join(streamed.lines), streamed.exit_code
+            if streamed.timed_out:
+                raise subprocess.TimeoutExpired(command, timeout, output=output.encode())
     except subprocess.TimeoutExpired as exc:
         partial = exc.output or b""
         text = partial.decode(errors="replace") if isinstance(partial, bytes) else str(partial)
@@ -80,17 +85,29 @@ def run(
     return Completed(command=command, exit_code=code, output=output)
 
 
-def _stream(
-    command: list[str],
-    timeout: float,
-    env: Mapping[str, str] | None,
-    cwd: str | None,
-    on_line: Callable[[str], None],
-) -> tuple[str, int]:
-    """Run with merged output, calling on_line for each line; returns (output, exit code)."""
-    import threading
+MAX_KEPT_LINES = 4000  # lines of streamed output kept; older ones are dropped
+MAX_LINE = 4000  # characters kept of one output line
 
-    lines: list[str] = []
+
+@dataclass(frozen=True)
+class Streamed:
+    lines: list[str]  # the last MAX_KEPT_LINES lines, each cut at MAX_LINE characters
+    exit_code: int
+    timed_out: bool
+
+
+def stream_lines(
+    command: list[str],
+    *,
+    timeout: float,
+    on_line: Callable[[str], None],
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> Streamed:
+    """Run with stdout and stderr merged, handing each line to `on_line` as it arrives; memory
+    stays bounded however long the output. A missing program raises FileNotFoundError."""
+    kept: deque[str] = deque(maxlen=MAX_KEPT_LINES)
+    timed_out = threading.Event()
     with subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -98,7 +115,6 @@ def _stream(
         env=dict(env) if env is not None else None,
         cwd=cwd,
     ) as process:
-        timed_out = threading.Event()
 
         def kill() -> None:
             timed_out.set()
@@ -109,8 +125,8 @@ def _stream(
         try:
             assert process.stdout is not None
             for raw in process.stdout:
-                line = raw.decode(errors="replace").rstrip("\n")
-                lines.append(line)
+                line = raw[:MAX_LINE].decode(errors="replace").rstrip("\n")
+                kept.append(line)
                 on_line(line)
             code = process.wait()
         except BaseException:
@@ -118,9 +134,7 @@ def _stream(
             raise
         finally:
             timer.cancel()
-        if timed_out.is_set():
-            raise subprocess.TimeoutExpired(command, timeout, output="\n".join(lines).encode())
-    return "\n".join(lines), code
+    return Streamed(list(kept), code, timed_out.is_set())
 
 
 def stream_bytes(command: list[str], *, what: str = "", chunk: int = 1 << 20) -> Iterator[bytes]:
