@@ -2,7 +2,7 @@
 """Benchmark: how long a new learner waits, on a fresh clone, from `make lab` to notebook 01's
 first build result, and how many bytes the machine received meanwhile.
 
-    python3 bench/first_lesson.py [--remove-standins] [--port 8899]
+    .venv/bin/python bench/first_lesson.py [--remove-standins] [--port 8899]
 
 Steps, each timed: `git clone` of this checkout into a temporary folder; `make lab` there
 (virtual environment, engine check, JupyterLab) until JupyterLab answers on its port; then a
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -72,28 +73,35 @@ def wait_for(url: str, timeout: float) -> None:
         try:
             with urllib.request.urlopen(url, timeout=5):
                 return
+        except urllib.error.HTTPError:  # any HTTP answer (403: no token given) means it is up
+            return
         except OSError:
             time.sleep(0.5)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def remove_standins() -> list[str]:
-    """Remove the stand-ins of the bases notebook 01 declares; returns the names removed."""
+def remove_standins(remove: bool) -> tuple[list[str], str]:
+    """With `remove`, remove the stand-ins of the bases notebook 01 declares; returns the bases
+    of 01 absent from the engine now (those `wb.start()` will have to make), and the engine."""
     sys.path.insert(0, str(ROOT))
+    from docker.errors import ImageNotFound
+
     import helpers as wb
     from helpers.bases.ondemand import declared
     from helpers.labels import STANDIN_LABEL
 
-    removed = []
+    absent = []
     for base in declared(NOTEBOOK):
         try:
             image = wb.client().images.get(base)
-        except Exception:  # not present: nothing to remove
+        except ImageNotFound:
+            absent.append(base)
             continue
-        if image.labels.get(STANDIN_LABEL):
+        if remove and image.labels.get(STANDIN_LABEL):
             wb.client().images.remove(base)
-            removed.append(base)
-    return removed
+            absent.append(base)
+    engine = wb.engine.daemon.info()
+    return absent, f"Docker {engine.version}, {engine.image_store} image store, at {wb.engine.docker_host()}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--remove-standins", action="store_true", help="remove 01's stand-in bases first")
     parser.add_argument("--port", type=int, default=8899, help="JupyterLab's port for this run")
     args = parser.parse_args(argv)
-    removed = remove_standins() if args.remove_standins else []
+    remove = args.remove_standins
+    absent, engine = remove_standins(args.remove_standins)
     with tempfile.TemporaryDirectory(prefix="workbook-first-lesson-") as folder:
         clone = Path(folder) / "workbook"
         bytes_before, started = received_bytes(), time.monotonic()
@@ -137,10 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         cells = json.loads(ran.stdout.strip().splitlines()[-1])
     fetched = received_bytes() - bytes_before
     lines = [
-        f"# Time to the first lesson (`python3 bench/first_lesson.py{' --remove-standins' if removed else ''}`)",
+        f"# Time to the first lesson (`.venv/bin/python bench/first_lesson.py{' --remove-standins' * remove}`)",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} CPUs ({platform.machine()}); "
-        f"stand-ins removed first: {', '.join(removed) or 'none (the bases were present)'}.",
+        f"{engine}; bases of 01 absent at the start: {', '.join(absent) or 'none'}.",
         "",
         "| step | seconds |",
         "| --- | --- |",
