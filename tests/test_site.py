@@ -16,6 +16,8 @@ from test_browser import CHROMIUM, CHROMIUM_ARGS, _unavailable
 
 from helpers.paths import NOTEBOOKS, ROOT
 
+pytestmark = pytest.mark.slow  # a Sphinx build and a browser: make test, not make test-fast
+
 SCREENSHOTS = Path(__file__).parent / "artifacts" / "site"
 LESSONS = ("01 · Images and layers", "06 · Multi-stage builds", "07 · Base images")
 
