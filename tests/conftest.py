@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 
+import durations_report
 import pytest
-from durations_report import pytest_runtest_logreport, pytest_sessionfinish
 
 import helpers as wb
-
-__all__ = ["pytest_runtest_logreport", "pytest_sessionfinish"]  # hooks of durations_report, registered here
 
 
 def _in_ci() -> bool:
@@ -26,6 +24,8 @@ def _is_notebook(item: pytest.Item) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A plugin, not conftest hooks: conftest hooks here would not see the notebooks' items.
+    config.pluginmanager.register(durations_report, "workbook-durations")
     config.addinivalue_line("markers", "session_first: run before every other test of the session")
     config.addinivalue_line("markers", "session_last: run after every other test of the session")
 
