@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,24 @@ def cache_records(pattern: str) -> pd.DataFrame:
 
 
 @replayable
-def prune_cache(pattern: str) -> pd.DataFrame:
+def prune_cache(pattern: str, *, wait: float = 0.0) -> pd.DataFrame:
     """Prune the cache records whose description matches `pattern`, and only those; returns what
-    was pruned. A record an image still uses (containerd store) stays until the image is removed."""
+    was pruned. A record an image still uses (containerd store) stays until the image is removed.
+    Right after removing one, pass `wait` (seconds): the engine releases the image's records a
+    moment later, so the prune repeats once a second while unshared records matching are left
+    (a record that shares its content with another one is never pruned by a filtered prune)."""
+    pruned = [_prune_once(pattern)]
+    deadline = time.monotonic() + min(max(wait, 0.0), 120.0)
+    while time.monotonic() < deadline:
+        left = cache_records(pattern)
+        if left.empty or left.shared.astype(bool).all():
+            break
+        time.sleep(1)
+        pruned.append(_prune_once(pattern))
+    return pd.concat(pruned, ignore_index=True)
+
+
+def _prune_once(pattern: str) -> pd.DataFrame:
     output = buildx_run.bounded_output(
         ["docker", "buildx", "prune", "--force", "--verbose", "--filter", f"description~={checked_pattern(pattern)}"],
         timeout=300,
