@@ -10,7 +10,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,16 +57,15 @@ def run(
 ) -> Ran:
     """`docker buildx ARGS --metadata-file F`; the log streams into the notebook (or stays quiet)."""
     live = LiveLog(title, quiet=quiet)
-    kept: deque[str] = deque(maxlen=proc.MAX_KEPT_LINES)
     with tempfile.TemporaryDirectory(prefix="workbook-buildx-") as folder:
         metadata_file = Path(folder) / "metadata.json"
         command = ["docker", "buildx", *args[:1], "--progress=plain", "--metadata-file", str(metadata_file), *args[1:]]
         started = time.monotonic()
-        code = _stream(command, env, cwd, timeout, kept, live)
+        code, lines = _stream(command, env, cwd, timeout, live)
         seconds = time.monotonic() - started
         metadata = _read_metadata(metadata_file) if code == 0 else {}
     live.close(f"{title}: {'done' if code == 0 else 'failed'} in {seconds:.1f} s")
-    return Ran(code, seconds, list(kept), metadata)
+    return Ran(code, seconds, lines, metadata)
 
 
 def _stream(
@@ -75,9 +73,9 @@ def _stream(
     env: Mapping[str, str] | None,
     cwd: str | Path | None,
     timeout: float,
-    kept: deque[str],
     live: LiveLog,
-) -> int:
+) -> tuple[int, list[str]]:
+    """The exit code and the last lines of the log (bounded by proc.stream_lines)."""
     try:
         streamed = proc.stream_lines(command, timeout=timeout, on_line=live, env=env, cwd=str(cwd) if cwd else None)
     except FileNotFoundError:
@@ -88,10 +86,8 @@ def _stream(
             output_tail="",
             hint="run `make lab` once, or install the docker CLI with its buildx plugin",
         ) from None
-    kept.extend(streamed.lines)
-    if streamed.timed_out:
-        kept.append(f"(stopped: no end within {timeout:.0f} s)")
-    return streamed.exit_code
+    stopped = [f"(stopped: no end within {timeout:.0f} s)"] if streamed.timed_out else []
+    return streamed.exit_code, streamed.lines + stopped
 
 
 def _read_metadata(path: Path) -> dict[str, Any]:

@@ -64,7 +64,10 @@ def unpacked_bytes(image: Image) -> int:
     The classic store's `Size` is that size. The containerd store's `Size` counts the
     compressed layers it holds (what a pull downloads); its unpacked size per platform is in
     the manifest summaries (API 1.48+), read here for the engine's own platform."""
-    manifest = _platform_manifest(image)
+    return _unpacked_or_size(image, _platform_manifest(image))
+
+
+def _unpacked_or_size(image: Image, manifest: dict[str, Any] | None) -> int:
     unpacked = manifest_unpacked_bytes(manifest) if manifest else None
     return unpacked if isinstance(unpacked, int) else int(image.attrs["Size"])
 
@@ -101,9 +104,7 @@ def size_and_digest(image: Image, platform: str | None = None) -> tuple[int, str
     summaries = _manifest_summaries(image)
     native = _pick(summaries, None)
     chosen = native if platform is None else _pick(summaries, platform)
-    unpacked = manifest_unpacked_bytes(native) if native else None
-    size = unpacked if isinstance(unpacked, int) else int(image.attrs["Size"])
-    return size, str(chosen["ID"]) if chosen else str(image.id)
+    return _unpacked_or_size(image, native), str(chosen["ID"]) if chosen else str(image.id)
 
 
 def _manifest_summaries(image: Image) -> list[dict[str, Any]] | None:
