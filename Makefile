@@ -39,10 +39,8 @@ lab: $(STAMP) $(LAB_OVERRIDES) engine ## open JupyterLab on notebooks/00-start-h
 	  --ServerApp.port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  --LabApp.default_url=/lab/tree/00-start-here.ipynb
 
-test: setup browser ## set up if needed, then run every test; engine tests and notebooks again on the other image store
-	status=0; WORKBOOK_DURATIONS=tests/artifacts/durations/main.csv $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg --durations=40 \
-	  --nbval-current-env -p no:cacheprovider || status=$$?; \
-	PY=$(PY) bash scripts/test-second-store.sh || status=$$?; exit $$status
+test: setup browser ## set up if needed, then every test on both image stores, in two lanes at once (scripts/test-both-stores.sh)
+	PY=$(PY) bash scripts/test-both-stores.sh
 
 test-fast: $(STAMP) ## no engine, no network: unit tests, the notebook import rule, three notebooks replayed (about a minute)
 	DOCKER_HOST=unix:///nonexistent/docker.sock $(PY) -m pytest tests -m "not engine and not slow and not network" \

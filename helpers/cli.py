@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             print(text)
             return 0 if ok else 1
         if args.command == "bases":
-            results = bases.ensure_bases(only=args.refs or None)
+            results = bases.ensure_bases(only=args.refs or None, workers=2)
             missing = [r.ref for r in results if r.state == bases.MISSING]
             if args.copy_to and not missing:
                 bases.copy_to(args.copy_to)

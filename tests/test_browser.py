@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -24,7 +25,7 @@ import pytest
 
 import helpers as wb
 from helpers.engine.run import free_port
-from helpers.paths import NOTEBOOKS, ROOT, STATE
+from helpers.paths import NOTEBOOKS, STATE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -129,7 +130,7 @@ class Lab:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [
-                str(ROOT / ".venv" / "bin" / "jupyter"),
+                str(Path(sys.executable).with_name("jupyter")),  # the venv running the tests
                 "lab",
                 "--no-browser",
                 "--ServerApp.ip=127.0.0.1",

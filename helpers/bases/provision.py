@@ -7,8 +7,10 @@ import io
 import shutil
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,44 +69,70 @@ def registry_answers(ref: str = "busybox:1.37") -> bool:
 
 
 @replayable
-def ensure_bases(say: Say = print, *, only: list[str] | None = None) -> list[BaseStatus]:
-    """Pull or build every missing catalog base; present ones are reused as they are."""
+def ensure_bases(say: Say = print, *, only: list[str] | None = None, workers: int = 1) -> list[BaseStatus]:
+    """Pull or build every missing catalog base; present ones are reused as they are. With
+    workers > 1, bases whose own bases are ready are pulled or built side by side."""
     wanted = [b for b in CATALOG if only is None or b.ref in only or normalize(b.ref) in only]
-    online: bool | None = None
     results: dict[str, BaseStatus] = {}
+    absent: list[tuple[str, Base]] = []
     for number, base in enumerate(_in_build_order(wanted), start=1):
         current = status(base)
         prefix = f"[{number}/{len(wanted)}] {base.ref}"
         if current.state in (PULLED, STANDIN):
             say(f"{prefix}: present ({current.state}, {current.size_mb:.0f} MB)")
             results[base.ref] = current
-            continue
-        if online is None:
-            online = registry_answers()
-            say(
-                "A registry answers: pulling real images."
-                if online
-                else "No registry answers: building stand-ins from Debian packages."
-            )
-        started = time.monotonic()
-        if online:
-            say(f"{prefix}: pulling")
-            daemon.client().images.pull(normalize(base.ref))
-        elif base.standin is None:
-            say(f"{prefix}: unavailable offline (no honest stand-in can be made here)")
-            results[base.ref] = current
-            continue
         else:
-            say(f"{prefix}: building a stand-in")
-            _build_standin(base, say)
-        done = status(base)
-        done.seconds = time.monotonic() - started
+            absent.append((prefix, base))
+    if absent:
+        online = registry_answers()
         say(
-            f"{prefix}: {done.state}, {done.size_mb:.0f} MB in {done.seconds:.0f} s "
-            f"({done.versions or 'versions as pulled'})"
+            "A registry answers: pulling real images."
+            if online
+            else "No registry answers: building stand-ins from Debian packages."
         )
-        results[base.ref] = done
+        # In build order, so a base starts only after the bases it needs have started: a worker
+        # waiting for one never waits for a task still queued behind it.
+        started: dict[str, Future[BaseStatus]] = {}
+        say = _one_line_at_a_time(say)
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="base") as pool:
+            for prefix, base in absent:
+                needed = [started[normalize(n)] for n in base.needs if normalize(n) in started]
+                started[normalize(base.ref)] = pool.submit(_provide, base, prefix, online, needed, say)
+            for _, base in absent:
+                results[base.ref] = started[normalize(base.ref)].result()
     return [results[b.ref] for b in wanted if b.ref in results]
+
+
+def _one_line_at_a_time(say: Say) -> Say:
+    """`say` for several threads: each line whole (print writes a line and its end separately)."""
+    lock = threading.Lock()
+
+    def locked(line: str) -> None:
+        with lock:
+            say(line)
+
+    return locked
+
+
+def _provide(base: Base, prefix: str, online: bool, needed: list[Future[BaseStatus]], say: Say) -> BaseStatus:
+    """Pull one base, or build its stand-in once the bases it is built FROM are there."""
+    for need in needed:
+        need.result()  # a failed need fails this base too, with the need's error
+    started = time.monotonic()
+    if online:
+        say(f"{prefix}: pulling")
+        daemon.client().images.pull(normalize(base.ref))
+    elif base.standin is None:
+        say(f"{prefix}: unavailable offline (no honest stand-in can be made here)")
+        return status(base)
+    else:
+        say(f"{prefix}: building a stand-in")
+        _build_standin(base, lambda line: say(f"  [{base.ref}] {line.strip()}"))  # builds may interleave
+    done = status(base)
+    done.seconds = time.monotonic() - started
+    versions = done.versions or "versions as pulled"
+    say(f"{prefix}: {done.state}, {done.size_mb:.0f} MB in {done.seconds:.0f} s ({versions})")
+    return done
 
 
 def _in_build_order(bases: list[Base]) -> list[Base]:
