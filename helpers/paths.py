@@ -44,11 +44,20 @@ NOT_FOUND_HINT = (
 )
 
 
+def _readable_dir(path: Path) -> bool:
+    """True for a folder; False also where it cannot be looked at (e.g. a relative name while
+    the current folder is one this user may not read)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def app_dir(app: str | Path) -> Path:
     """An app folder: a name under apps/ (e.g. "go-app") or any existing folder path."""
     candidate = Path(app)
     for path in (candidate, APPS / candidate):
-        if path.is_dir():
+        if _readable_dir(path):
             return path.resolve()
     if not FOUND:
         raise InvalidInput(f"There is no app folder called {app!r}: no workbook folder was found", hint=NOT_FOUND_HINT)

@@ -35,7 +35,15 @@ if [ "${WORKBOOK_STORES_BY_MATRIX:-}" = "1" ]; then
 fi
 
 copy=$(mktemp -d "${TMPDIR:-/var/tmp}/workbook-second-store.XXXXXX")
-trap 'rm -rf "$copy"' EXIT
+lane2=""
+stop_tree() { # a process and everything it started (lane 2 ignores Ctrl-C: it runs in the background)
+  local child
+  for child in $(pgrep -P "$1"); do stop_tree "$child"; done
+  kill -TERM "$1" 2>/dev/null
+}
+trap '[ -n "$lane2" ] && stop_tree "$lane2"; rm -rf "$copy"' EXIT
+trap 'exit 130' INT TERM
+chmod 755 "$copy" # readable like a checkout: some tests run the helpers as an unprivileged user
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null
 else
@@ -57,6 +65,7 @@ lane2=$!
 status=0
 engine_tests || status=$?
 wait "$lane2" || status=$?
+lane2=""
 echo
 echo "======================== lane 2 (tests/artifacts/lane-2.log) ========================"
 cat "$log"

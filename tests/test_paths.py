@@ -49,3 +49,13 @@ def test_workbook_root_and_the_current_folder_find_the_workbook(tmp_path: Path) 
     site = _installed_copy(tmp_path)
     assert _probe(site, tmp_path, WORKBOOK_ROOT=str(wb.paths.ROOT)) == [f"{wb.paths.ROOT} True", "FOUND go-app"]
     assert _probe(site, wb.paths.ROOT / "notebooks") == [f"{wb.paths.ROOT} True", "FOUND go-app"]
+
+
+def test_an_app_name_the_system_cannot_look_up_is_one_clear_error() -> None:
+    """A name too long for the file system makes stat() fail (not just "no such folder")."""
+    try:
+        wb.app_dir("x" * 300)
+    except wb.errors.InvalidInput as error:
+        assert "There is no app folder called 'xxx" in str(error) and "use one of:" in str(error)
+    else:
+        raise AssertionError("a 300-character app name was accepted")

@@ -94,12 +94,17 @@ def ensure_bases(say: Say = print, *, only: list[str] | None = None, workers: in
         # waiting for one never waits for a task still queued behind it.
         started: dict[str, Future[BaseStatus]] = {}
         say = _one_line_at_a_time(say)
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="base") as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="base")
+        try:
             for prefix, base in absent:
-                needed = [started[normalize(n)] for n in base.needs if normalize(n) in started]
+                needed = [started[normalize(n)] for n in base.needs if normalize(n) in started and not online]
                 started[normalize(base.ref)] = pool.submit(_provide, base, prefix, online, needed, say)
             for _, base in absent:
                 results[base.ref] = started[normalize(base.ref)].result()
+        except BaseException:  # a failed base or Ctrl-C: what has not started never starts
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     return [results[b.ref] for b in wanted if b.ref in results]
 
 
@@ -115,7 +120,7 @@ def _one_line_at_a_time(say: Say) -> Say:
 
 
 def _provide(base: Base, prefix: str, online: bool, needed: list[Future[BaseStatus]], say: Say) -> BaseStatus:
-    """Pull one base, or build its stand-in once the bases it is built FROM are there."""
+    """Pull one base, or build its stand-in once the bases it is built FROM (`needed`) are there."""
     for need in needed:
         need.result()  # a failed need fails this base too, with the need's error
     started = time.monotonic()
