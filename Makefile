@@ -39,7 +39,7 @@ lab: $(STAMP) $(LAB_OVERRIDES) engine ## open JupyterLab on notebooks/00-start-h
 	  --ServerApp.port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  --LabApp.default_url=/lab/tree/00-start-here.ipynb
 
-test: setup browser ## set up if needed, then every test on both image stores, in two lanes at once (scripts/test-both-stores.sh)
+test: setup browser ## set up if needed, then every test: engine tests and notebooks on both image stores, in two lanes at once
 	PY=$(PY) bash scripts/test-both-stores.sh
 
 test-fast: $(STAMP) ## no engine, no network: unit tests, the notebook import rule, three notebooks replayed (about a minute)

@@ -16,6 +16,7 @@ RC --test S RC` writes the same report for a run made by hand with those steps.
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import platform
 import shutil
@@ -54,6 +55,19 @@ def bases_present() -> str:
     return done.stdout.strip() if done.returncode == 0 else "unknown (no engine answered)"
 
 
+LANES = {"lane 1": ("engine.csv",), "lane 2": ("second-store.csv", "no-engine.csv")}
+
+
+def _minutes(clone: Path, parts: tuple[str, ...]) -> float:
+    total = 0.0
+    for name in parts:
+        path = clone / "tests" / "artifacts" / "durations" / name
+        if path.is_file():
+            with path.open(newline="") as handle:
+                total += sum(float(row["seconds"]) for row in csv.DictReader(handle))
+    return total / 60
+
+
 def report(clone: Path, setup: tuple[float, int], test: tuple[float, int], before: str, how: str) -> str:
     (setup_s, setup_rc), (test_s, test_rc) = setup, test
     durations = sorted((clone / "tests" / "artifacts" / "durations").glob("*.csv"))
@@ -66,11 +80,13 @@ def report(clone: Path, setup: tuple[float, int], test: tuple[float, int], befor
         "| step | minutes | exit code |",
         "| --- | --- | --- |",
         f"| make setup browser | {setup_s / 60:.1f} | {setup_rc} |",
-        f"| make test (two lanes) | {test_s / 60:.1f} | {test_rc} |",
+        f"| make test (two lanes) | {test_s / 60:.1f} | {test_rc if test_rc >= 0 else 'not run'} |",
         f"| **total** | **{(setup_s + test_s) / 60:.1f}** | |",
         "",
         "Seconds per test, summed per file (each lane's tests run one after another; the lanes",
-        "run at once, so a lane's total is its wall time and the longer lane sets the run's):",
+        "run at once, so a lane's total is about its wall time and the longer lane sets the run's):",
+        "",
+        *(f"- {lane}: {_minutes(clone, parts):.1f} min ({' + '.join(parts)})" for lane, parts in LANES.items()),
         "",
         *(summary(path) for path in durations),
     ]
@@ -79,7 +95,7 @@ def report(clone: Path, setup: tuple[float, int], test: tuple[float, int], befor
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help="keep the clone (its tests/artifacts/ hold the logs)")
+    parser.add_argument("--keep", action="store_true", help="keep the clone and the logs of both steps")
     parser.add_argument(
         "--from-clone",
         type=Path,
@@ -87,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--setup", type=float, nargs=2, metavar=("SECONDS", "EXIT"), default=(0.0, 0))
     parser.add_argument("--test", type=float, nargs=2, metavar=("SECONDS", "EXIT"), default=(0.0, 0))
+    parser.add_argument("--bases-before", help="with --from-clone: the bases present before that run, e.g. '10 of 11'")
     args = parser.parse_args(argv)
-    before = bases_present()
+    before = args.bases_before or "not counted" if args.from_clone else bases_present()
     if args.from_clone:
         how = "the same steps run by hand: `git clone`, `CI=true make setup browser`, `CI=true make test`"
         setup, test = (args.setup[0], int(args.setup[1])), (args.test[0], int(args.test[1]))
@@ -103,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         test = (0.0, -1) if setup[1] else timed(["make", "test"], clone, folder / "test.log")
         RESULTS.write_text(report(clone, setup, test, before, "`python3 bench/suite_time.py`"))
         print(RESULTS.read_text())
-        return test[1] or setup[1]
+        return setup[1] or test[1]
     finally:
         if args.keep:
-            print(f"kept: {clone}")
+            print(f"kept: {clone} (setup.log and test.log beside it)")
         else:
             shutil.rmtree(folder, ignore_errors=True)
 

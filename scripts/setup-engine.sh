@@ -32,7 +32,7 @@ MIN_CONTAINERD=2.1
 CURRENT_SUITE=forky
 FALLBACK_SUITE=trixie
 
-# The second daemon (make test runs the engine tests again on the other image store). It runs
+# The second daemon (make test runs the engine tests on the other image store there too). It runs
 # in a network namespace of its own: a starting dockerd rewrites Docker's iptables chains and
 # removes a default bridge it does not use, so two daemons in one namespace cut each other's
 # containers off the network. The tests of that pass run in the same namespace, where the

@@ -31,9 +31,9 @@ fi
 echo "second image store: $(DOCKER_HOST=$host docker info --format '{{.ServerVersion}}, storage {{.Driver}} {{.DriverStatus}}')"
 # The tests run in the second daemon's network namespace, where its published ports are.
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo --preserve-env"
-# The variables go through `env` after sudo, which may drop PYTHONPATH (set when this pass runs
-# in a copy of the checkout: scripts/test-both-stores.sh).
+# The variables go through `env` after sudo, which drops PYTHONPATH (set, with WORKBOOK_ROOT,
+# when this pass runs in a copy of the checkout: scripts/test-both-stores.sh).
 exec $SUDO nsenter --net="/run/netns/$netns" env DOCKER_HOST="$host" WORKBOOK_STORE_RUN=second \
   WORKBOOK_DURATIONS="${WORKBOOK_DURATIONS:-tests/artifacts/durations/second-store.csv}" \
-  ${PYTHONPATH:+PYTHONPATH="$PYTHONPATH"} "$PY" -m pytest -m engine tests notebooks --nbval \
+  ${PYTHONPATH:+PYTHONPATH="$PYTHONPATH"} ${WORKBOOK_ROOT:+WORKBOOK_ROOT="$WORKBOOK_ROOT"} "$PY" -m pytest -m engine tests notebooks --nbval \
   --nbval-sanitize-with tests/nbval-sanitize.cfg --durations=30 --nbval-current-env -p no:cacheprovider "$@"

@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,22 +90,28 @@ def ensure_bases(say: Say = print, *, only: list[str] | None = None, workers: in
             if online
             else "No registry answers: building stand-ins from Debian packages."
         )
-        # In build order, so a base starts only after the bases it needs have started: a worker
-        # waiting for one never waits for a task still queued behind it.
-        started: dict[str, Future[BaseStatus]] = {}
-        say = _one_line_at_a_time(say)
-        pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="base")
-        try:
+        if workers <= 1:  # in this thread, as notebooks prepare their bases: Ctrl-C stops the build
             for prefix, base in absent:
-                needed = [started[normalize(n)] for n in base.needs if normalize(n) in started and not online]
-                started[normalize(base.ref)] = pool.submit(_provide, base, prefix, online, needed, say)
-            for _, base in absent:
-                results[base.ref] = started[normalize(base.ref)].result()
-        except BaseException:  # a failed base or Ctrl-C: what has not started never starts
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
+                results[base.ref] = _provide(base, prefix, online, [], say)
+        else:
+            results.update(_side_by_side(absent, online, workers, _one_line_at_a_time(say)))
     return [results[b.ref] for b in wanted if b.ref in results]
+
+
+def _side_by_side(absent: list[tuple[str, Base]], online: bool, workers: int, say: Say) -> dict[str, BaseStatus]:
+    """Bases provided by `workers` threads. Submitted in build order, so a base starts only after
+    the bases it needs have started: a worker waiting for one never waits for a task still queued
+    behind it. The first failure stops what has not started and is raised once the rest is done."""
+    started: dict[str, Future[BaseStatus]] = {}
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="base")
+    try:
+        for prefix, base in absent:
+            needed = [started[normalize(n)] for n in base.needs if normalize(n) in started and not online]
+            started[normalize(base.ref)] = pool.submit(_provide, base, prefix, online, needed, say)
+        wait(started.values(), return_when=FIRST_EXCEPTION)
+    finally:  # after a failure or Ctrl-C, what has not started never starts
+        pool.shutdown(wait=True, cancel_futures=True)
+    return {base.ref: started[normalize(base.ref)].result() for _, base in absent}
 
 
 def _one_line_at_a_time(say: Say) -> Say:
