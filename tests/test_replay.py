@@ -183,8 +183,12 @@ def clean_copy(target: Path) -> Path:
     return target
 
 
+# Not passed on: an engine, a mode, and where this process found its helpers (each run names its own copy).
+NOT_INHERITED = ("DOCKER_HOST", "DOCKER_CONTEXT", "WORKBOOK_MODE", "WORKBOOK_ROOT", "PYTHONPATH")
+
+
 def _without_engine(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT", "WORKBOOK_MODE")}
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     return {**env, "DOCKER_HOST": NO_ENGINE, **extra}
 
 
