@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Benchmark: how long the whole suite takes on a fresh clone, and where the time goes.
 
-    python3 bench/suite_time.py [--keep]
+    python3 bench/suite_time.py [--lanes] [--keep]
 
 Steps, each timed: `git clone` of this checkout into a temporary folder; `make setup browser`
-there (the venv, the engine check or install, the base images, the browser); `make test` (both
-lanes, scripts/test-both-stores.sh). With CI=true, as CI runs it. Whether that is a cold or a
-warm run depends on the machine: an engine already holding the base images and a warm build
-cache make it warm (the report says which bases were present before). Then the tests' seconds
-(tests/artifacts/durations/*.csv) are summed per lane and per file by scripts/durations.py.
-Writes bench/results/suite.md; the clone is removed unless --keep. `--from-clone DIR --setup S
-RC --test S RC` writes the same report for a run made by hand with those steps.
+there (the venv, the engine check or install, the base images, the browser); `make test`
+(`--lanes`: `make test-lanes`, the two lanes of scripts/test-both-stores.sh at once). With
+CI=true, as CI runs it. Whether that is a cold or a warm run depends on the machine: an engine
+already holding the base images and a warm build cache make it warm (the report says which
+bases were present before). Then the tests' seconds (tests/artifacts/durations/*.csv) are summed
+per lane and per file by scripts/durations.py. Writes bench/results/suite.md; the clone is
+removed unless --keep. `--from-clone DIR --setup S RC --test S RC` writes the same report for a
+run made by hand with those steps.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def _minutes(clone: Path, parts: tuple[str, ...]) -> float:
     return total / 60
 
 
-def report(clone: Path, setup: tuple[float, int], test: tuple[float, int], before: str, how: str) -> str:
+def report(clone: Path, setup: tuple[float, int], test: tuple[float, int], before: str, how: str, target: str) -> str:
     (setup_s, setup_rc), (test_s, test_rc) = setup, test
     durations = sorted((clone / "tests" / "artifacts" / "durations").glob("*.csv"))
     lines = [
@@ -80,7 +81,7 @@ def report(clone: Path, setup: tuple[float, int], test: tuple[float, int], befor
         "| step | minutes | exit code |",
         "| --- | --- | --- |",
         f"| make setup browser | {setup_s / 60:.1f} | {setup_rc} |",
-        f"| make test (two lanes) | {test_s / 60:.1f} | {test_rc if test_rc >= 0 else 'not run'} |",
+        f"| {target} | {test_s / 60:.1f} | {test_rc if test_rc >= 0 else 'not run'} |",
         f"| **total** | **{(setup_s + test_s) / 60:.1f}** | |",
         "",
         "Seconds per test, summed per file (each lane's tests run one after another; the lanes",
@@ -103,13 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--setup", type=float, nargs=2, metavar=("SECONDS", "EXIT"), default=(0.0, 0))
     parser.add_argument("--test", type=float, nargs=2, metavar=("SECONDS", "EXIT"), default=(0.0, 0))
+    parser.add_argument("--lanes", action="store_true", help="time `make test-lanes` instead of `make test`")
     parser.add_argument("--bases-before", help="with --from-clone: the bases present before that run, e.g. '10 of 11'")
     args = parser.parse_args(argv)
     before = args.bases_before or "not counted" if args.from_clone else bases_present()
+    target = "make test-lanes" if args.lanes else "make test"
     if args.from_clone:
-        how = "the same steps run by hand: `git clone`, `CI=true make setup browser`, `CI=true make test`"
+        how = f"the same steps run by hand: `git clone`, `CI=true make setup browser`, `CI=true {target}`"
         setup, test = (args.setup[0], int(args.setup[1])), (args.test[0], int(args.test[1]))
-        RESULTS.write_text(report(args.from_clone, setup, test, before, how))
+        RESULTS.write_text(report(args.from_clone, setup, test, before, how, target))
         print(RESULTS.read_text())
         return 0
     folder = Path(tempfile.mkdtemp(prefix="workbook-suite-"))
@@ -117,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=300)
         setup = timed(["make", "setup", "browser"], clone, folder / "setup.log")
-        test = (0.0, -1) if setup[1] else timed(["make", "test"], clone, folder / "test.log")
-        RESULTS.write_text(report(clone, setup, test, before, "`python3 bench/suite_time.py`"))
+        test = (0.0, -1) if setup[1] else timed(target.split(), clone, folder / "test.log")
+        RESULTS.write_text(report(clone, setup, test, before, "`python3 bench/suite_time.py`", target))
         print(RESULTS.read_text())
         return setup[1] or test[1]
     finally:
