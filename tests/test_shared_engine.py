@@ -46,7 +46,10 @@ def nbval(learner: str) -> subprocess.Popen[str]:
 
 @pytest.mark.engine
 def test_two_learners_run_one_notebook_at_once_and_clean_up_apart() -> None:
-    runs = {name: nbval(name) for name in ("ana-shared", "ben-shared")}
+    # Names of this run only: a run stopped before its cleanup (in another checkout, whose
+    # ledger is gone) leaves images with its learners' labels, and this test counts labels.
+    ana, ben = (f"{name}-shared-{os.getpid()}" for name in ("ana", "ben"))
+    runs = {name: nbval(name) for name in (ana, ben)}
     outputs = {name: run.communicate(timeout=900)[0] for name, run in runs.items()}
     for name, run in runs.items():
         assert run.returncode == 0, f"{name}'s run failed:\n{outputs[name][-3000:]}"
@@ -54,13 +57,13 @@ def test_two_learners_run_one_notebook_at_once_and_clean_up_apart() -> None:
     for name in runs:
         tags = [t for image in wb.images.existing(filters={"label": f"{IMAGE_LABEL}={name}"}) for t in image.tags]
         assert any(t.startswith(f"wb-{name}/hello-python:") for t in tags), tags
-    done = run_cli("cleanup", env={"WORKBOOK_LEARNER": "ana-shared"}, timeout=300)
+    done = run_cli("cleanup", env={"WORKBOOK_LEARNER": ana}, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert not wb.images.existing(filters={"label": f"{IMAGE_LABEL}=ana-shared"})
-    assert wb.images.existing(filters={"label": f"{IMAGE_LABEL}=ben-shared"})
-    assert not client.containers.list(all=True, filters={"label": f"{OBJECT_LABEL}=ana-shared"})
-    wb.cleanup(who="ben-shared")
-    assert not wb.images.existing(filters={"label": f"{IMAGE_LABEL}=ben-shared"})
+    assert not wb.images.existing(filters={"label": f"{IMAGE_LABEL}={ana}"})
+    assert wb.images.existing(filters={"label": f"{IMAGE_LABEL}={ben}"})
+    assert not client.containers.list(all=True, filters={"label": f"{OBJECT_LABEL}={ana}"})
+    wb.cleanup(who=ben)
+    assert not wb.images.existing(filters={"label": f"{IMAGE_LABEL}={ben}"})
 
 
 # Raw names that an earlier, lossy cleaning made equal: each group shares one readable form.
