@@ -17,7 +17,6 @@ run made by hand with those steps.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import shutil
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "suite.md"
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from durations import summary  # noqa: E402  (scripts/ is not a package)
+from durations import rows, summary  # noqa: E402  (scripts/ is not a package)
 
 PRESENT = "import helpers.bases as b, helpers.catalog as c; print(len(b.present_refs()) - 1, 'of', len(c.CATALOG))"
 
@@ -60,13 +59,8 @@ LANES = {"lane 1": ("engine.csv",), "lane 2": ("second-store.csv", "no-engine.cs
 
 
 def _minutes(clone: Path, parts: tuple[str, ...]) -> float:
-    total = 0.0
-    for name in parts:
-        path = clone / "tests" / "artifacts" / "durations" / name
-        if path.is_file():
-            with path.open(newline="") as handle:
-                total += sum(float(row["seconds"]) for row in csv.DictReader(handle))
-    return total / 60
+    paths = [clone / "tests" / "artifacts" / "durations" / name for name in parts]
+    return sum(seconds for path in paths if path.is_file() for _, seconds in rows(path)) / 60
 
 
 def report(clone: Path, setup: tuple[float, int], test: tuple[float, int], before: str, how: str, target: str) -> str:

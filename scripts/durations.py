@@ -14,13 +14,18 @@ def group(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
+def rows(path: Path) -> list[tuple[str, float]]:
+    """(test id, seconds) for every test in the CSV."""
+    with path.open(newline="") as handle:
+        return [(row["test"], float(row["seconds"])) for row in csv.DictReader(handle)]
+
+
 def summary(path: Path) -> str:
     totals: defaultdict[str, float] = defaultdict(float)
     counts: defaultdict[str, int] = defaultdict(int)
-    with path.open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            totals[group(row["test"])] += float(row["seconds"])
-            counts[group(row["test"])] += 1
+    for test, seconds in rows(path):
+        totals[group(test)] += seconds
+        counts[group(test)] += 1
     everything = sum(totals.values())
     notebooks = sum(seconds for name, seconds in totals.items() if name.endswith(".ipynb"))
     lines = [
