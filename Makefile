@@ -6,9 +6,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 LAB_PORT ?= 8888
+# make test's parts in two lanes at once (one per core); WORKBOOK_LANES=1 runs them one after the other
+WORKBOOK_LANES ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup engine bases browser lab test test-lanes test-fast test-replay test-second-store site bench lint doctor cleanup
+.PHONY: help setup engine bases browser lab test test-fast test-replay test-second-store site bench lint doctor cleanup
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,10 +42,7 @@ lab: $(STAMP) $(LAB_OVERRIDES) engine ## open JupyterLab on notebooks/00-start-h
 	  --LabApp.default_url=/lab/tree/00-start-here.ipynb
 
 test: setup browser ## set up if needed, then every test: engine tests and notebooks on both image stores
-	PY=$(PY) bash scripts/test-both-stores.sh
-
-test-lanes: setup browser ## the same as make test in two lanes at once, one per core (faster; see README)
-	WORKBOOK_LANES=2 PY=$(PY) bash scripts/test-both-stores.sh
+	WORKBOOK_LANES=$(WORKBOOK_LANES) PY=$(PY) bash scripts/test-both-stores.sh
 
 test-fast: $(STAMP) ## no engine, no network: unit tests, the notebook import rule, three notebooks replayed (about a minute)
 	DOCKER_HOST=unix:///nonexistent/docker.sock $(PY) -m pytest tests -m "not engine and not slow and not network" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: every test; the parts below run one after the other, or with WORKBOOK_LANES=2
-# (`make test-lanes`) in two lanes at once (one per core):
+# `make test`: every test; the parts below run in two lanes at once (one per core), or with
+# WORKBOOK_LANES=1 one after the other:
 #   lane 1: the engine tests and notebooks on the workbook's engine, in this checkout;
 #   lane 2: the same on the other image store (scripts/test-second-store.sh: a second daemon),
 #           then the tests that need no engine (with no engine reachable), each in a copy of
@@ -28,10 +28,9 @@ no_engine_tests() { # in the current folder, whose helpers PYTHONPATH names
     "$PY" -m pytest -m "not engine" tests -p no:cacheprovider --durations=15
 }
 
-if [ "${WORKBOOK_STORES_BY_MATRIX:-}" = "1" ] || [ "${WORKBOOK_LANES:-1}" != "2" ]; then
-  # One after the other (`make test`; the GitHub workflow's jobs, where the matrix runs the
-  # other image store, so test-second-store.sh only says so). WORKBOOK_LANES=2 (`make
-  # test-lanes`) runs the two lanes below at once.
+if [ "${WORKBOOK_STORES_BY_MATRIX:-}" = "1" ] || [ "${WORKBOOK_LANES:-2}" != "2" ]; then
+  # One after the other (WORKBOOK_LANES=1; the GitHub workflow's jobs, where the matrix runs
+  # the other image store, so test-second-store.sh only says so).
   status=0
   engine_tests || status=$?
   no_engine_tests || status=$?
