@@ -9,7 +9,7 @@ there (the venv, the engine check or install, the base images, the browser); `ma
 other). With CI=true, as CI runs it. Whether that is a cold or a warm run depends on the machine: an engine
 already holding the base images and a warm build cache make it warm (the report says which
 bases were present before). Then the tests' seconds (tests/artifacts/durations/*.csv) are summed
-per lane and per file by scripts/durations.py. Writes bench/results/suite.md; the clone is
+per lane and per file by scripts/durations.py. Writes bench/results/suite.md (or --out FILE); the clone is
 removed unless --keep. `--from-clone DIR --setup S RC --test S RC` writes the same report for a
 run made by hand with those steps.
 """
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "suite.md"
+RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from durations import rows, summary  # noqa: E402  (scripts/ is not a package)
@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lanes", type=int, choices=(1, 2), default=2, help="2: make test's lanes at once; 1: one after the other"
     )
+    parser.add_argument("--out", type=Path, default=RESULTS / "suite.md", help="the report's file")
     parser.add_argument("--bases-before", help="with --from-clone: the bases present before that run, e.g. '10 of 11'")
     args = parser.parse_args(argv)
     before = args.bases_before or "not counted" if args.from_clone else bases_present()
@@ -108,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_clone:
         how = f"the same steps run by hand: `git clone`, `CI=true make setup browser`, `CI=true {target}`"
         setup, test = (args.setup[0], int(args.setup[1])), (args.test[0], int(args.test[1]))
-        RESULTS.write_text(report(args.from_clone, setup, test, before, how, target))
-        print(RESULTS.read_text())
+        args.out.write_text(report(args.from_clone, setup, test, before, how, target))
+        print(args.out.read_text())
         return 0
     folder = Path(tempfile.mkdtemp(prefix="workbook-suite-"))
     folder.chmod(0o755)  # readable like a checkout: some tests run the helpers as an unprivileged user
@@ -118,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=300)
         setup = timed(["make", "setup", "browser"], clone, folder / "setup.log")
         test = (0.0, -1) if setup[1] else timed(target.split(), clone, folder / "test.log")
-        RESULTS.write_text(report(clone, setup, test, before, "`python3 bench/suite_time.py`", target))
-        print(RESULTS.read_text())
+        args.out.write_text(report(clone, setup, test, before, "`python3 bench/suite_time.py`", target))
+        print(args.out.read_text())
         return setup[1] or test[1]
     finally:
         if args.keep:
