@@ -6,8 +6,6 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 LAB_PORT ?= 8888
-# make test's parts in two lanes at once (one per core); WORKBOOK_LANES=1 runs them one after the other
-WORKBOOK_LANES ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help setup engine bases browser lab test test-fast test-replay test-second-store site bench lint doctor cleanup
@@ -42,7 +40,7 @@ lab: $(STAMP) $(LAB_OVERRIDES) engine ## open JupyterLab on notebooks/00-start-h
 	  --LabApp.default_url=/lab/tree/00-start-here.ipynb
 
 test: setup browser ## set up if needed, then every test: engine tests and notebooks on both image stores
-	WORKBOOK_LANES=$(WORKBOOK_LANES) PY=$(PY) bash scripts/test-both-stores.sh
+	PY=$(PY) bash scripts/test-both-stores.sh
 
 test-fast: $(STAMP) ## no engine, no network: unit tests, the notebook import rule, three notebooks replayed (about a minute)
 	DOCKER_HOST=unix:///nonexistent/docker.sock $(PY) -m pytest tests -m "not engine and not slow and not network" \

@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 """Benchmark: how long the whole suite takes on a fresh clone, and where the time goes.
 
-    python3 bench/suite_time.py [--lanes 1|2] [--keep]
+    python3 bench/suite_time.py [--lanes 1|2] [--out FILE] [--keep]
 
 Steps, each timed: `git clone` of this checkout into a temporary folder; `make setup browser`
-there (the venv, the engine check or install, the base images, the browser); `make test`
-(by default in the two lanes of scripts/test-both-stores.sh; `--lanes 1`: one after the
-other). With CI=true, as CI runs it. Whether that is a cold or a warm run depends on the machine: an engine
-already holding the base images and a warm build cache make it warm (the report says which
-bases were present before). Then the tests' seconds (tests/artifacts/durations/*.csv) are summed
-per lane and per file by scripts/durations.py. Writes bench/results/suite.md (or --out FILE); the clone is
-removed unless --keep. `--from-clone DIR --setup S RC --test S RC` writes the same report for a
-run made by hand with those steps.
+there (the venv, the engine check or install, the base images, the browser); `make test` (by
+default in the two lanes of scripts/test-both-stores.sh; `--lanes 1`: one after the other).
+With CI=true, as CI runs it. Whether that is a cold or a warm run depends on the machine: an
+engine already holding the base images and a warm build cache make it warm (the report says
+which bases were present before). Then the tests' seconds (tests/artifacts/durations/*.csv) are
+summed per lane and per file by scripts/durations.py. Writes bench/results/suite.md (or --out
+FILE); the clone is removed unless --keep. `--from-clone DIR --setup S RC --test S RC` writes
+the same report for a run made by hand with those steps.
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bases-before", help="with --from-clone: the bases present before that run, e.g. '10 of 11'")
     args = parser.parse_args(argv)
     before = args.bases_before or "not counted" if args.from_clone else bases_present()
-    target = f"make test WORKBOOK_LANES={args.lanes}"
+    command = ["make", "test", f"WORKBOOK_LANES={args.lanes}"]
+    target = " ".join(command)
     if args.from_clone:
         how = f"the same steps run by hand: `git clone`, `CI=true make setup browser`, `CI=true {target}`"
         setup, test = (args.setup[0], int(args.setup[1])), (args.test[0], int(args.test[1]))
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=300)
         setup = timed(["make", "setup", "browser"], clone, folder / "setup.log")
-        test = (0.0, -1) if setup[1] else timed(target.split(), clone, folder / "test.log")
+        test = (0.0, -1) if setup[1] else timed(command, clone, folder / "test.log")
         args.out.write_text(report(clone, setup, test, before, "`python3 bench/suite_time.py`", target))
         print(args.out.read_text())
         return setup[1] or test[1]
